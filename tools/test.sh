@@ -8,6 +8,7 @@
 #   build/       debugoptimized; `meson test`, every suite (unit, tools = the source
 #                checkers, and sim and integration once they exist)
 #   build-asan/  -Db_sanitize=address,undefined; `meson test` for the unit and sim suites
+#   valgrind     the unit suite of build/ again under valgrind (memcheck), when installed
 #   build-fuzz/  clang -Dfuzz=true, ASan+UBSan, libraries instrumented for libFuzzer
 #                (-fsanitize=fuzzer-no-link); only when clang can link libFuzzer; every
 #                tests/fuzz/fuzz_* (or *_fuzz) executable runs TERN_FUZZ_SECONDS (default
@@ -54,6 +55,7 @@ root=$PWD
 fuzz_seconds=${TERN_FUZZ_SECONDS:-20}
 jobs=${TERN_TEST_JOBS:-2}
 
+mtest_wrap=
 passed=0
 failed=0
 skipped=0
@@ -158,8 +160,9 @@ mtest() {
     done
     local testlog=$dir/meson-logs/testlog.json
     rm -f "$testlog"
-    say "$label: meson test ${*:-(all suites)}"
-    meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "${args[@]}"
+    say "$label: meson test ${*:-(all suites)} ${mtest_wrap:+(under $mtest_wrap)}"
+    meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "${args[@]}" \
+        ${mtest_wrap:+--wrap="$mtest_wrap"}
     local rc=$? p f sk
     read -r p f sk < <(count "$testlog")
     if ((rc != 0 && f == 0)); then
@@ -249,6 +252,13 @@ fi
 
 if build build build -- --buildtype=debugoptimized; then
     mtest build build
+fi
+
+if command -v valgrind >/dev/null 2>&1 && [[ -f build/build.ninja ]]; then
+    # Memory errors and definite leaks fail the test (exit 99), sanitizers aside.
+    mtest_wrap='valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite -q'
+    mtest build valgrind unit
+    mtest_wrap=
 fi
 
 if build build-asan asan -- --buildtype=debugoptimized -Db_sanitize=address,undefined \
