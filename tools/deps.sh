@@ -13,7 +13,7 @@ if [[ ${1:-} == -h || ${1:-} == --help ]]; then
 Usage: tools/deps.sh
 
 Install, with apt-get, the Debian 12 packages Tern needs to build, test and benchmark:
-compilers and meson, DPDK, liburing, jemalloc, CUnit, fio, valgrind, and libFuzzer's
+compilers and meson, DPDK, liburing, jemalloc, CUnit, fio, valgrind, tshark, and libFuzzer's
 runtime when the archive has it. Prints nothing on success; exits non-zero, with apt's
 log, on failure. Needs root (or sudo) only when something is missing.
 EOF
@@ -38,6 +38,7 @@ required=(
     valgrind
     python3
     iproute2
+    tshark # tests/wire/dissector_test.sh (tools/wireshark/tern.lua); ~10 s, no prompt
 )
 # Wanted when the archive has them: libFuzzer's runtime (the fuzz targets need it).
 optional=(
