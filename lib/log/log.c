@@ -106,7 +106,14 @@ emit(struct tern_log *log, enum tern_log_event_type type, uint64_t vlsn, uint64_
 static struct batch *
 batch_at(struct tern_log *log, unsigned int k)
 {
-	return &log->batches[k % log->n_batches];
+	return &log->batches[k];
+}
+
+/* Batches are used as a ring: the one after @p k. */
+static unsigned int
+batch_next(const struct tern_log *log, unsigned int k)
+{
+	return k + 1 == log->n_batches ? 0 : k + 1;
 }
 
 static struct batch *
@@ -124,7 +131,7 @@ fill_batch(struct tern_log *log)
 static struct batch *
 batch_open(struct tern_log *log)
 {
-	unsigned int k = log->used == 0 ? log->head : log->fill + 1;
+	unsigned int k = log->used == 0 ? log->head : batch_next(log, log->fill);
 	struct batch *b;
 
 	if (log->used == log->n_batches)
@@ -478,7 +485,7 @@ batch_done(struct tern_log *log, struct batch *b, int res)
 	}
 	b->state = BATCH_FREE;
 	log->used--;
-	log->head++;
+	log->head = batch_next(log, log->head);
 	if (log->used == 0)
 		log->fill = log->head;
 	if (log->n_retired > 0)

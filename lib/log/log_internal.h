@@ -107,7 +107,7 @@ struct tern_log {
 	struct batch *batches;
 	unsigned int n_batches;
 	unsigned int head;   /* oldest batch not free */
-	unsigned int fill;   /* batch being filled (== head + count - 1) */
+	unsigned int fill;   /* newest batch not free (head + used - 1, around the ring) */
 	unsigned int used;   /* batches not free */
 	bool bufs_registered;
 

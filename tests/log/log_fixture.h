@@ -24,6 +24,7 @@ struct fx_events {
 };
 
 static struct fx_events fx_ev;
+static unsigned int fx_batches = 2; /* group-commit buffers of fx_open's logs */
 
 #define FX_UNUSED __attribute__((unused))
 
@@ -72,6 +73,7 @@ fx_opts(struct tern_log_opts *o, struct tern_io *io)
 	o->segment_size = FX_SEG;
 	o->batch_bytes = FX_BATCH;
 	o->index_stride = 4;
+	o->batches = fx_batches;
 	o->on_event = fx_on_event;
 	o->event_arg = &fx_ev;
 }

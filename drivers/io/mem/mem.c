@@ -35,13 +35,13 @@
 #include <tern_heap.h>
 #include <tern_prng.h>
 
+#include "tern_io_driver.h"
 #include "tern_io_mem.h"
 
 TERN_DIAG_REGISTER(mem, NOTICE);
 
 #define MEM_DIAG(lvl, fmt, ...) TERN_DIAG(lvl, mem, "%s(): " fmt, __func__, ##__VA_ARGS__)
 
-#define OFF_MAX	      ((uint64_t)INT64_MAX) /* largest file offset (off_t) */
 #define MEM_DEPTH_MAX 65536u
 #define MEM_FILES_MAX 65536u
 
@@ -157,20 +157,6 @@ fault_passed(struct mem_io *m, enum tern_io_mem_op op)
 
 /* ---- names and files ---- */
 
-static int
-name_check(const char *name)
-{
-	size_t n;
-
-	if (name == NULL)
-		return -EINVAL;
-	n = strnlen(name, TERN_IO_NAME_MAX);
-	if (n == 0 || n == TERN_IO_NAME_MAX || memchr(name, '/', n) != NULL)
-		return -EINVAL;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return -EINVAL;
-	return 0;
-}
 
 static struct mfile *
 file_find(struct mem_io *m, const char *name)
@@ -522,7 +508,7 @@ mem_open(struct tern_io *io, const char *name, int flags, int *fh)
 	unsigned int i;
 	int rc;
 
-	rc = name_check(name);
+	rc = tern_io_name_check(name);
 	if (rc != 0 || fh == NULL)
 		return -EINVAL;
 	if ((flags & ~(TERN_IO_CREATE | TERN_IO_EXCL | TERN_IO_RDONLY)) != 0 ||
@@ -597,7 +583,7 @@ mem_preallocate(struct tern_io *io, int fh, uint64_t size)
 	rc = handle_get(m, fh, true, &f);
 	if (rc != 0)
 		return rc;
-	if (size > OFF_MAX)
+	if (size > TERN_IO_OFF_MAX)
 		return -EFBIG;
 	rc = fault_fire(m, TERN_IO_MEM_OP_PREALLOCATE, f->name);
 	if (rc != 0)
@@ -621,7 +607,7 @@ mem_truncate(struct tern_io *io, int fh, uint64_t size)
 	rc = handle_get(m, fh, true, &f);
 	if (rc != 0)
 		return rc;
-	if (size > OFF_MAX)
+	if (size > TERN_IO_OFF_MAX)
 		return -EFBIG;
 	return file_change(m, f, REC_SETSIZE, NULL, 0, size);
 }
@@ -657,7 +643,7 @@ mem_write(struct tern_io *io, int fh, const void *buf, size_t len, uint64_t off)
 		return rc;
 	if (buf == NULL && len > 0)
 		return -EINVAL;
-	if (off > OFF_MAX || len > OFF_MAX - off)
+	if (off > TERN_IO_OFF_MAX || len > TERN_IO_OFF_MAX - off)
 		return -EFBIG;
 	if (len == 0)
 		return 0;
@@ -684,7 +670,7 @@ mem_rename(struct tern_io *io, const char *from, const char *to)
 	struct mfile *f, *t;
 	int rc;
 
-	if (name_check(from) != 0 || name_check(to) != 0)
+	if (tern_io_name_check(from) != 0 || tern_io_name_check(to) != 0)
 		return -EINVAL;
 	f = file_find(m, from);
 	if (f == NULL)
@@ -708,7 +694,7 @@ mem_remove(struct tern_io *io, const char *name)
 	struct mem_io *m = to_mem(io);
 	struct mfile *f;
 
-	if (name_check(name) != 0)
+	if (tern_io_name_check(name) != 0)
 		return -EINVAL;
 	f = file_find(m, name);
 	if (f == NULL)
@@ -777,27 +763,12 @@ static int
 req_check(struct mem_io *m, const struct tern_io_req *req)
 {
 	struct mfile *f;
-	uintptr_t b, e;
 	int rc;
 
 	rc = handle_get(m, req->fh, req->len > 0, &f);
 	if (rc != 0)
 		return rc;
-	if ((req->flags & ~TERN_IO_REQ_SYNC) != 0)
-		return -EINVAL;
-	if (req->len == 0)
-		return (req->flags & TERN_IO_REQ_SYNC) ? 0 : -EINVAL;
-	if (req->buf == NULL || req->off > OFF_MAX - req->len)
-		return -EINVAL;
-	if (req->buf_index < 0)
-		return 0;
-	if ((unsigned int)req->buf_index >= m->nbufs)
-		return -EINVAL;
-	b = (uintptr_t)m->bufs[req->buf_index].iov_base;
-	e = b + m->bufs[req->buf_index].iov_len;
-	if ((uintptr_t)req->buf < b || (uintptr_t)req->buf + req->len > e)
-		return -EINVAL;
-	return 0;
+	return tern_io_req_check(req, m->bufs, m->nbufs);
 }
 
 static int
@@ -1091,7 +1062,7 @@ tern_io_mem_file_get(struct tern_io *io, const char *name, void *buf, size_t cap
 	struct mem_io *m = mem_of(io);
 	struct mfile *f;
 
-	if (name_check(name) != 0 || (buf == NULL && cap > 0))
+	if (tern_io_name_check(name) != 0 || (buf == NULL && cap > 0))
 		return -EINVAL;
 	f = file_find(m, name);
 	if (f == NULL)
@@ -1112,7 +1083,7 @@ tern_io_mem_file_put(struct tern_io *io, const char *name, const void *buf, size
 	bool created = false;
 	int rc;
 
-	if (name_check(name) != 0 || (buf == NULL && len > 0))
+	if (tern_io_name_check(name) != 0 || (buf == NULL && len > 0))
 		return -EINVAL;
 	f = file_find(m, name);
 	if (f == NULL) {
@@ -1146,7 +1117,7 @@ tern_io_mem_flip_bit(struct tern_io *io, const char *name, uint64_t off, unsigne
 	struct mrec *r;
 	uint8_t mask;
 
-	if (name_check(name) != 0)
+	if (tern_io_name_check(name) != 0)
 		return -EINVAL;
 	f = file_find(m, name);
 	if (f == NULL)

@@ -40,13 +40,13 @@
 #include <tern_errno.h>
 #include <tern_heap.h>
 
+#include "tern_io_driver.h"
 #include "tern_io_uring.h"
 
 TERN_DIAG_REGISTER(uring, NOTICE);
 
 #define URING_DIAG(lvl, fmt, ...) TERN_DIAG(lvl, uring, "%s(): " fmt, __func__, ##__VA_ARGS__)
 
-#define OFF_MAX		 ((uint64_t)INT64_MAX) /* largest file offset (off_t) */
 #define URING_DEPTH_MAX	 16384u		       /* 2 SQEs per request within IORING_MAX_ENTRIES */
 #define URING_FILES_MAX	 65536u
 #define URING_OPEN_TRIES 8
@@ -105,20 +105,6 @@ to_uring(struct tern_io *io)
 	return (struct uring_io *)io;
 }
 
-static int
-name_check(const char *name)
-{
-	size_t n;
-
-	if (name == NULL)
-		return -EINVAL;
-	n = strnlen(name, TERN_IO_NAME_MAX);
-	if (n == 0 || n == TERN_IO_NAME_MAX || memchr(name, '/', n) != NULL)
-		return -EINVAL;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return -EINVAL;
-	return 0;
-}
 
 static int
 handle_get(struct uring_io *u, int fh, bool write, struct ufile **out)
@@ -320,7 +306,7 @@ uring_open(struct tern_io *io, const char *name, int flags, int *fh)
 	unsigned int h;
 	struct stat st;
 
-	if (name_check(name) != 0 || fh == NULL)
+	if (tern_io_name_check(name) != 0 || fh == NULL)
 		return -EINVAL;
 	if ((flags & ~(TERN_IO_CREATE | TERN_IO_EXCL | TERN_IO_RDONLY)) != 0 ||
 	    ((flags & TERN_IO_EXCL) && !(flags & TERN_IO_CREATE)))
@@ -460,7 +446,7 @@ uring_preallocate(struct tern_io *io, int fh, uint64_t size)
 	rc = handle_get(to_uring(io), fh, true, &f);
 	if (rc != 0)
 		return rc;
-	if (size > OFF_MAX)
+	if (size > TERN_IO_OFF_MAX)
 		return -EFBIG;
 	if (size == 0)
 		return 0;
@@ -495,7 +481,7 @@ uring_truncate(struct tern_io *io, int fh, uint64_t size)
 	rc = handle_get(to_uring(io), fh, true, &f);
 	if (rc != 0)
 		return rc;
-	if (size > OFF_MAX)
+	if (size > TERN_IO_OFF_MAX)
 		return -EFBIG;
 	if (ftruncate(f->fd, (off_t)size) != 0)
 		return -errno;
@@ -514,7 +500,7 @@ uring_read(struct tern_io *io, int fh, void *buf, size_t len, uint64_t off)
 		return rc;
 	if (buf == NULL && len > 0)
 		return -EINVAL;
-	if (off > OFF_MAX)
+	if (off > TERN_IO_OFF_MAX)
 		return 0;
 	len = TERN_MIN(len, (size_t)SSIZE_MAX);
 	while (done < len) {
@@ -544,7 +530,7 @@ uring_write(struct tern_io *io, int fh, const void *buf, size_t len, uint64_t of
 		return rc;
 	if (buf == NULL && len > 0)
 		return -EINVAL;
-	if (off > OFF_MAX || len > OFF_MAX - off)
+	if (off > TERN_IO_OFF_MAX || len > TERN_IO_OFF_MAX - off)
 		return -EFBIG;
 	while (done < len) {
 		ssize_t w;
@@ -586,7 +572,7 @@ uring_rename(struct tern_io *io, const char *from, const char *to)
 {
 	struct uring_io *u = to_uring(io);
 
-	if (name_check(from) != 0 || name_check(to) != 0)
+	if (tern_io_name_check(from) != 0 || tern_io_name_check(to) != 0)
 		return -EINVAL;
 	if (renameat(u->dirfd, from, u->dirfd, to) != 0)
 		return -errno;
@@ -598,7 +584,7 @@ uring_remove(struct tern_io *io, const char *name)
 {
 	struct uring_io *u = to_uring(io);
 
-	if (name_check(name) != 0)
+	if (tern_io_name_check(name) != 0)
 		return -EINVAL;
 	if (unlinkat(u->dirfd, name, 0) != 0)
 		return -errno;
@@ -634,7 +620,7 @@ uring_list(struct tern_io *io, int (*fn)(void *arg, const char *name), void *arg
 			break;
 		}
 		/* Only what tern_io_open() could open: regular files with valid names. */
-		if (name_check(de->d_name) != 0)
+		if (tern_io_name_check(de->d_name) != 0)
 			continue;
 		if (de->d_type != DT_REG) {
 			if (de->d_type != DT_UNKNOWN)
@@ -704,27 +690,12 @@ static int
 req_check(struct uring_io *u, const struct tern_io_req *req)
 {
 	struct ufile *f;
-	uintptr_t b, e;
 	int rc;
 
 	rc = handle_get(u, req->fh, req->len > 0, &f);
 	if (rc != 0)
 		return rc;
-	if ((req->flags & ~TERN_IO_REQ_SYNC) != 0)
-		return -EINVAL;
-	if (req->len == 0)
-		return (req->flags & TERN_IO_REQ_SYNC) ? 0 : -EINVAL;
-	if (req->buf == NULL || req->off > OFF_MAX - req->len)
-		return -EINVAL;
-	if (req->buf_index < 0)
-		return 0;
-	if ((unsigned int)req->buf_index >= u->nbufs)
-		return -EINVAL;
-	b = (uintptr_t)u->bufs[req->buf_index].iov_base;
-	e = b + u->bufs[req->buf_index].iov_len;
-	if ((uintptr_t)req->buf < b || (uintptr_t)req->buf + req->len > e)
-		return -EINVAL;
-	return 0;
+	return tern_io_req_check(req, u->bufs, u->nbufs);
 }
 
 static int
