@@ -158,13 +158,15 @@ mtest() {
     for s in "$@"; do
         args+=(--suite "$s")
     done
-    local testlog=$dir/meson-logs/testlog.json
-    rm -f "$testlog"
+    # meson names the log after a wrapper (testlog-valgrind.json): take whichever appears.
+    local testlog
+    rm -f "$dir"/meson-logs/testlog*.json
     say "$label: meson test ${*:-(all suites)} ${mtest_wrap:+(under $mtest_wrap)}"
     meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "${args[@]}" \
         ${mtest_wrap:+--wrap="$mtest_wrap"}
     local rc=$? p f sk
-    read -r p f sk < <(count "$testlog")
+    testlog=$(ls -t "$dir"/meson-logs/testlog*.json 2>/dev/null | head -n 1)
+    read -r p f sk < <(count "${testlog:-/nonexistent}")
     if ((rc != 0 && f == 0)); then
         echo "$label: meson test exited $rc without a failed test in $testlog"
         f=1
