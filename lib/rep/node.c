@@ -1,2 +1,1490 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The node: one member's datapath (see tern_node.h). Single-threaded, clock-free: every
+ * entry point takes now_ns. Layout of this file:
+ *   window    the master's in-memory window of recent entries (feeding without the log)
+ *   pending   commits in flight: a fixed pool, one FIFO per durability class
+ *   tx        frames staged per poll and handed to the driver in one burst
+ *   master    commit intake, feeding, ACK/NAK/heartbeat-reply/syncup handling
+ *   replica   syncup, the stream, ACKs and NAKs
+ *   poll      rx dispatch, log events, timers
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <tern_common.h>
+#include <tern_diag.h>
+#include <tern_errno.h>
+#include <tern_heap.h>
+#include <tern_wire.h>
+#include <tern_wire_msgs.h>
+
 #include "tern_node.h"
+
+TERN_DIAG_REGISTER(rep, NOTICE);
+#define NODE_DIAG(lvl, n, fmt, ...)                                                        \
+	TERN_DIAG(lvl, rep, "node %u: %s(): " fmt, (unsigned int)(n)->self, __func__,      \
+		  ##__VA_ARGS__)
+
+#define NONE32 UINT32_MAX
+#define CLASSES (3 * 2 * 3) /* local sync x replica durable? x ack policy */
+#define DONE_BATCH 64
+#define STAMPS 256  /* stage-time rings (power of 2) */
+#define PROBES 24   /* syncup probes sent per request */
+#define FRAMES_PER_FEEDER 8
+
+/* Entry flags on the wire: the replica sync policy the replica appends with. */
+#define ENTRY_F_SYNC_MASK 0x3U
+
+struct win_ent {
+	uint64_t vlsn, term, txn_id, ts;
+	uint32_t off, len;
+	uint16_t type, flags;
+};
+
+struct window {
+	struct win_ent *ent;
+	uint32_t mask;
+	uint8_t *data;
+	uint32_t bytes;
+	uint32_t head;	/* next data offset */
+	uint64_t first; /* oldest VLSN held; first > last: empty */
+	uint64_t last;
+};
+
+struct pending {
+	uint64_t vlsn;
+	void *cookie;
+	uint64_t deadline_ns;
+	uint64_t t_submit, t_assign;
+	uint32_t next;
+	uint8_t cls;
+};
+
+struct fifo {
+	uint32_t head, tail;
+};
+
+/* (vlsn, time) pairs: when a watermark first reached a VLSN, for the stage breakdown. */
+struct stamps {
+	uint64_t vlsn[STAMPS];
+	uint64_t t[STAMPS];
+	uint32_t n; /* pushed so far */
+};
+
+struct member {
+	uint16_t id;
+	uint8_t type;
+	int feeder; /* index in feeders[], -1 */
+};
+
+struct tx_slot {
+	uint32_t len;
+	uint16_t dst;
+	int16_t feeder;	     /* -1 when not entries */
+	uint64_t first_vlsn; /* entries: first VLSN carried */
+};
+
+struct tern_node {
+	uint16_t self;
+	uint16_t master;
+	uint64_t term;
+	enum tern_node_state state;
+	struct tern_node_opts o;
+	struct member members[TERN_NET_PEERS_MAX + 1];
+	unsigned int n_members;
+
+	struct tern_log *log;
+	struct tern_net *net;
+	struct tern_wire_ctx wctx;
+
+	/* Master. */
+	struct tern_ack ack;
+	struct tern_feeder *feeders;
+	unsigned int n_feeders;
+	struct window win;
+	struct pending *pend;
+	uint32_t pend_free;
+	uint32_t n_pending;
+	struct fifo fifo[CLASSES];
+	uint64_t commit_vlsn;
+	uint64_t sent_high;	 /* highest VLSN sent to any replica */
+	struct stamps st_local[3]; /* durable, written: from log events; [2] unused */
+	struct stamps st_sent;
+	struct stamps st_ack;	 /* SIMPLE_MAJORITY durable ack VLSN */
+	uint64_t ack_maj_last;
+	uint32_t hb_seq;
+
+	/* Replica. */
+	struct tern_rstream rs;
+	uint32_t syncup_id;
+	uint64_t syncup_ns_last;
+	bool syncup_sent;
+
+	/* Completions. */
+	struct tern_commit_done done[DONE_BATCH];
+	unsigned int n_done;
+
+	/* tx staging. */
+	uint8_t *tx_buf; /* TERN_NET_BURST frames of mtu bytes */
+	struct tx_slot tx[TERN_NET_BURST];
+	unsigned int n_tx;
+
+	uint8_t *scratch; /* one entry read from the log */
+	uint32_t scratch_cap;
+	struct tern_log_entry *ents; /* append staging */
+
+	struct tern_node_stats stats;
+	uint64_t now;
+};
+
+static const char *const state_names[] = {
+	[TERN_NODE_DETACHED] = "DETACHED", [TERN_NODE_UNKNOWN] = "UNKNOWN",
+	[TERN_NODE_MASTER] = "MASTER",	   [TERN_NODE_REPLICA] = "REPLICA",
+	[TERN_NODE_SHUTDOWN] = "SHUTDOWN",
+};
+
+const char *
+tern_node_state_str(enum tern_node_state s)
+{
+	return (unsigned int)s < TERN_DIM(state_names) ? state_names[s] : "?";
+}
+
+void
+tern_node_opts_init(struct tern_node_opts *o, size_t size)
+{
+	memset(o, 0, size);
+	o->opts_size = size;
+	o->term = 1;
+	tern_log_opts_init(&o->log, sizeof(o->log));
+	o->mtu = 8192;
+	o->durability.local_sync = TERN_LOG_SYNC;
+	o->durability.replica_sync = TERN_LOG_NO_SYNC;
+	o->durability.ack_policy = TERN_ACK_SIMPLE_MAJORITY;
+	o->ack_timeout_ns = 5000000000ULL;
+	o->max_pending = 4096;
+	o->window_entries = 65536;
+	o->window_bytes = 32U << 20;
+	o->syncup_ns = 20000000ULL;
+}
+
+/* ---- small helpers ---- */
+
+static struct member *
+member_find(struct tern_node *n, uint16_t id)
+{
+	for (unsigned int i = 0; i < n->n_members; i++)
+		if (n->members[i].id == id)
+			return &n->members[i];
+	return NULL;
+}
+
+static void
+set_state(struct tern_node *n, enum tern_node_state st)
+{
+	if (n->state == st)
+		return;
+	NODE_DIAG(INFO, n, "%s -> %s (master %u, term %" PRIu64 ")", tern_node_state_str(n->state),
+		  tern_node_state_str(st), n->master, n->term);
+	n->state = st;
+	n->stats.state_changes++;
+	if (n->o.on_state != NULL)
+		n->o.on_state(n->o.arg, st, n->master, n->term);
+}
+
+static void
+stamp_push(struct stamps *s, uint64_t vlsn, uint64_t t)
+{
+	uint32_t i = s->n % STAMPS;
+
+	if (s->n > 0 && s->vlsn[(s->n - 1) % STAMPS] >= vlsn)
+		return;
+	s->vlsn[i] = vlsn;
+	s->t[i] = t;
+	s->n++;
+}
+
+/* When the watermark first reached @vlsn (the oldest stamp at or above it), or @dflt. */
+static uint64_t
+stamp_find(const struct stamps *s, uint64_t vlsn, uint64_t dflt)
+{
+	uint32_t lo = s->n > STAMPS ? s->n - STAMPS : 0, hi = s->n;
+
+	if (lo == hi || s->vlsn[(hi - 1) % STAMPS] < vlsn)
+		return dflt;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (s->vlsn[mid % STAMPS] < vlsn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return s->t[lo % STAMPS];
+}
+
+/* ---- window ---- */
+
+static void
+win_reset(struct window *w, uint64_t next)
+{
+	w->first = next;
+	w->last = next - 1;
+	w->head = 0;
+}
+
+static bool
+win_empty(const struct window *w)
+{
+	return w->first > w->last;
+}
+
+static void
+win_evict(struct window *w)
+{
+	w->first++;
+}
+
+/* Keep @e (its payload @data) as the window's newest entry (e->vlsn == last + 1). */
+static void
+win_put(struct window *w, const struct tern_log_entry *e, uint16_t flags)
+{
+	struct win_ent *we;
+	uint32_t len = e->len;
+
+	if (w->bytes == 0 || len > w->bytes) {
+		win_reset(w, e->vlsn + 1);
+		return;
+	}
+	if (!win_empty(w) && w->last - w->first + 1 > w->mask)
+		win_evict(w);
+	if (w->head + len > w->bytes) {
+		/* Wrap: the entries in the tail area are the oldest. */
+		while (!win_empty(w) && w->ent[w->first & w->mask].off >= w->head)
+			win_evict(w);
+		w->head = 0;
+	}
+	while (!win_empty(w) && len > 0 && w->ent[w->first & w->mask].off >= w->head &&
+	       w->ent[w->first & w->mask].off < w->head + len)
+		win_evict(w);
+	if (win_empty(w))
+		w->first = e->vlsn;
+	we = &w->ent[e->vlsn & w->mask];
+	we->vlsn = e->vlsn;
+	we->term = e->term;
+	we->txn_id = e->txn_id;
+	we->ts = e->timestamp_ns;
+	we->type = e->type;
+	we->flags = flags;
+	we->len = len;
+	we->off = w->head;
+	if (len > 0)
+		memcpy(w->data + w->head, e->data, len);
+	w->head += len;
+	w->last = e->vlsn;
+}
+
+/* Drop entries after @vlsn (the log rewound). */
+static void
+win_cut(struct window *w, uint64_t vlsn)
+{
+	if (w->last > vlsn)
+		w->last = vlsn < w->first ? w->first - 1 : vlsn;
+	if (win_empty(w))
+		win_reset(w, vlsn + 1);
+	else
+		w->head = w->ent[w->last & w->mask].off + w->ent[w->last & w->mask].len;
+}
+
+/* The entry @vlsn for the wire: from the window, else read from the log into scratch. */
+static int
+entry_get(struct tern_node *n, uint64_t vlsn, struct tern_wire_entry *out)
+{
+	struct window *w = &n->win;
+	struct tern_log_entry e;
+	int rc;
+
+	if (vlsn >= w->first && vlsn <= w->last) {
+		const struct win_ent *we = &w->ent[vlsn & w->mask];
+
+		out->vlsn = we->vlsn;
+		out->term = we->term;
+		out->txn_id = we->txn_id;
+		out->timestamp_ns = we->ts;
+		out->type = we->type;
+		out->flags = we->flags;
+		out->len = we->len;
+		out->data = w->data + we->off;
+		return 0;
+	}
+	rc = tern_log_read(n->log, vlsn, &e, n->scratch, n->scratch_cap);
+	if (rc < 0)
+		return rc;
+	n->stats.window_misses++;
+	out->vlsn = e.vlsn;
+	out->term = e.term;
+	out->txn_id = e.txn_id;
+	out->timestamp_ns = e.timestamp_ns;
+	out->type = e.type;
+	/* The replica sync policy of an entry fed from the log is not recorded: SYNC is safe. */
+	out->flags = TERN_LOG_SYNC;
+	out->len = e.len;
+	out->data = e.data;
+	return 0;
+}
+
+/* Term of @vlsn in the local log (0 for VLSN 0); -ENOENT when absent. */
+static int
+term_at(struct tern_node *n, uint64_t vlsn, uint64_t *term)
+{
+	struct tern_wire_entry e;
+	int rc;
+
+	if (vlsn == 0) {
+		*term = 0;
+		return 0;
+	}
+	if (vlsn > tern_log_last_vlsn(n->log) || vlsn < tern_log_first_vlsn(n->log))
+		return -ENOENT;
+	rc = entry_get(n, vlsn, &e);
+	if (rc == 0)
+		*term = e.term;
+	return rc;
+}
+
+/* ---- tx ---- */
+
+static uint8_t *
+tx_frame(struct tern_node *n, unsigned int i)
+{
+	return n->tx_buf + (size_t)i * n->o.mtu;
+}
+
+static void
+tx_flush(struct tern_node *n)
+{
+	struct tern_net_dgram d[TERN_NET_BURST];
+	unsigned int i, sent;
+
+	if (n->n_tx == 0)
+		return;
+	for (i = 0; i < n->n_tx; i++) {
+		d[i].data = tx_frame(n, i);
+		d[i].len = n->tx[i].len;
+		d[i].peer = n->tx[i].dst;
+		d[i].queue = n->o.queue;
+		d[i].priv = NULL;
+	}
+	sent = tern_net_tx_burst(n->net, n->o.queue, d, n->n_tx);
+	n->stats.frames_tx += sent;
+	for (i = sent; i < n->n_tx; i++) {
+		n->stats.tx_dropped++;
+		/* Entries the driver did not take: let the feeder send them again. */
+		if (n->tx[i].feeder >= 0)
+			tern_feeder_on_nak(&n->feeders[n->tx[i].feeder], n->tx[i].first_vlsn,
+					   n->tx[i].first_vlsn, n->now);
+	}
+	n->n_tx = 0;
+}
+
+/* A frame buffer for the next message (payload at +TERN_WIRE_HDR_LEN). */
+static uint8_t *
+tx_begin(struct tern_node *n)
+{
+	if (n->n_tx == TERN_NET_BURST)
+		tx_flush(n);
+	return tx_frame(n, n->n_tx);
+}
+
+static void
+tx_commit(struct tern_node *n, uint8_t type, uint8_t flags, uint16_t dst, int len, int feeder,
+	  uint64_t first_vlsn)
+{
+	struct tx_slot *s = &n->tx[n->n_tx];
+
+	if (TERN_NEVER(len < 0))
+		return;
+	s->len = tern_wire_seal_flags(&n->wctx, tx_frame(n, n->n_tx), type, flags, dst, n->term,
+				      (uint32_t)len);
+	s->dst = dst;
+	s->feeder = (int16_t)feeder;
+	s->first_vlsn = first_vlsn;
+	n->n_tx++;
+}
+
+static uint32_t
+tx_cap(const struct tern_node *n)
+{
+	return n->o.mtu - TERN_WIRE_HDR_LEN;
+}
+
+/* ---- completions ---- */
+
+static void
+done_flush(struct tern_node *n)
+{
+	if (n->n_done == 0)
+		return;
+	if (n->o.on_done != NULL)
+		n->o.on_done(n->o.arg, n->done, n->n_done);
+	n->n_done = 0;
+}
+
+static struct tern_commit_done *
+done_slot(struct tern_node *n)
+{
+	struct tern_commit_done *d;
+
+	if (n->n_done == DONE_BATCH)
+		done_flush(n);
+	d = &n->done[n->n_done++];
+	memset(d, 0, sizeof(*d));
+	d->t_done_ns = n->now;
+	d->master = n->master;
+	return d;
+}
+
+static void
+fail_now(struct tern_node *n, const struct tern_commit *c, int err)
+{
+	struct tern_commit_done *d = done_slot(n);
+
+	d->cookie = c->cookie;
+	d->err = err;
+	d->t_submit_ns = c->t_submit_ns != 0 ? c->t_submit_ns : n->now;
+	n->stats.commits_failed++;
+}
+
+static unsigned int
+cls_of(const struct tern_durability *d)
+{
+	return (unsigned int)d->local_sync * 6 + (d->replica_sync == TERN_LOG_SYNC ? 3 : 0) +
+	       d->ack_policy;
+}
+
+static void
+cls_split(unsigned int cls, unsigned int *local, bool *durable, enum tern_ack_policy *policy)
+{
+	*local = cls / 6;
+	*durable = (cls / 3) % 2 == 1;
+	*policy = (enum tern_ack_policy)(cls % 3);
+}
+
+static struct pending *
+pend_at(struct tern_node *n, uint32_t i)
+{
+	return &n->pend[i];
+}
+
+/*
+ * Complete the commit after @prev in FIFO @cls (its head when @prev is NONE32) with @err,
+ * unlink it and return it to the pool.
+ */
+static void
+pend_complete(struct tern_node *n, unsigned int cls, uint32_t prev, int err)
+{
+	struct fifo *f = &n->fifo[cls];
+	uint32_t i = prev == NONE32 ? f->head : pend_at(n, prev)->next;
+	struct pending *p = pend_at(n, i);
+	struct tern_commit_done *d = done_slot(n);
+	unsigned int local;
+	bool durable;
+	enum tern_ack_policy policy;
+
+	cls_split(cls, &local, &durable, &policy);
+	d->cookie = p->cookie;
+	d->vlsn = p->vlsn;
+	d->err = err;
+	d->acks_needed = (uint8_t)tern_ack_needed(&n->ack, policy);
+	d->acks_received = (uint8_t)tern_ack_count(&n->ack, p->vlsn, durable);
+	d->t_submit_ns = p->t_submit;
+	d->t_assign_ns = p->t_assign;
+	d->t_local_ns = local == TERN_LOG_NO_SYNC ? p->t_assign
+						   : stamp_find(&n->st_local[local], p->vlsn, n->now);
+	if (d->acks_needed > 0) {
+		d->t_sent_ns = stamp_find(&n->st_sent, p->vlsn, n->now);
+		d->t_acked_ns = policy == TERN_ACK_SIMPLE_MAJORITY && durable
+					? stamp_find(&n->st_ack, p->vlsn, n->now)
+					: n->now;
+	} else {
+		d->t_acked_ns = p->t_assign;
+	}
+	if (err == 0) {
+		n->stats.commits_ok++;
+		if (p->vlsn > n->commit_vlsn)
+			n->commit_vlsn = p->vlsn;
+	} else {
+		n->stats.commits_failed++;
+		if (err == -TERN_EACKS)
+			n->stats.acks_timeouts++;
+	}
+	if (prev == NONE32)
+		f->head = p->next;
+	else
+		pend_at(n, prev)->next = p->next;
+	if (f->tail == i)
+		f->tail = prev;
+	if (f->head == NONE32)
+		f->tail = NONE32;
+	p->next = n->pend_free;
+	n->pend_free = i;
+	n->n_pending--;
+}
+
+/* Complete every commit whose durability holds, and those past their deadline. */
+static int
+pend_check(struct tern_node *n)
+{
+	uint64_t local_vlsn[3];
+	int busy = 0;
+
+	if (n->n_pending == 0)
+		return 0;
+	local_vlsn[TERN_LOG_SYNC] = tern_log_durable_vlsn(n->log);
+	local_vlsn[TERN_LOG_WRITE_NO_SYNC] = tern_log_written_vlsn(n->log);
+	local_vlsn[TERN_LOG_NO_SYNC] = tern_log_last_vlsn(n->log);
+	for (unsigned int c = 0; c < CLASSES; c++) {
+		struct fifo *f = &n->fifo[c];
+		unsigned int local;
+		bool durable;
+		enum tern_ack_policy policy;
+		uint64_t ack_vlsn;
+
+		if (f->head == NONE32)
+			continue;
+		cls_split(c, &local, &durable, &policy);
+		ack_vlsn = tern_ack_vlsn(&n->ack, policy, durable);
+		while (f->head != NONE32) {
+			struct pending *p = pend_at(n, f->head);
+			bool local_ok = p->vlsn <= local_vlsn[local];
+
+			/* DESIGN.md 5: a commit returns when its durability holds ... */
+			if (local_ok && p->vlsn <= ack_vlsn) {
+				pend_complete(n, c, NONE32, 0);
+			} else if (local_ok && n->now >= p->deadline_ns) {
+				/* ... else, once the ack timeout passed, with insufficient acks
+				 * (JE's InsufficientAcksException: the entry stays committed
+				 * locally and keeps replicating). */
+				pend_complete(n, c, NONE32, -TERN_EACKS);
+			} else {
+				break;
+			}
+			busy = 1;
+		}
+	}
+	return busy;
+}
+
+/* Fail every pending commit with VLSN in [first, last] (the log did not keep them). */
+static void
+pend_fail_range(struct tern_node *n, uint64_t first, uint64_t last, int err)
+{
+	for (unsigned int c = 0; c < CLASSES; c++) {
+		uint32_t prev = NONE32, i = n->fifo[c].head;
+
+		while (i != NONE32) {
+			struct pending *p = pend_at(n, i);
+			uint32_t nx = p->next;
+
+			if (p->vlsn >= first && p->vlsn <= last)
+				pend_complete(n, c, prev, err);
+			else
+				prev = i;
+			i = nx;
+		}
+	}
+}
+
+static void
+pend_fail_all(struct tern_node *n, int err)
+{
+	for (unsigned int c = 0; c < CLASSES; c++)
+		while (n->fifo[c].head != NONE32)
+			pend_complete(n, c, NONE32, err);
+}
+
+/* ---- master ---- */
+
+static struct tern_feeder *
+feeder_of(struct tern_node *n, uint16_t id)
+{
+	struct member *m = member_find(n, id);
+
+	return m != NULL && m->feeder >= 0 ? &n->feeders[m->feeder] : NULL;
+}
+
+static void
+master_start(struct tern_node *n)
+{
+	uint16_t electable[TERN_ACK_NODES_MAX];
+	unsigned int ne = 0;
+	uint64_t last_term = tern_log_last_term(n->log);
+
+	/* A master never reuses a term: max(configured, last logged + 1). */
+	if (n->term <= last_term)
+		n->term = last_term + 1;
+	n->master = n->self;
+	for (unsigned int i = 0; i < n->n_members; i++)
+		if (n->members[i].type == TERN_WIRE_NODE_ELECTABLE && ne < TERN_ACK_NODES_MAX)
+			electable[ne++] = n->members[i].id;
+	tern_ack_init(&n->ack, n->self, electable, ne);
+	for (unsigned int i = 0; i < n->n_feeders; i++)
+		tern_feeder_init(&n->feeders[i], n->feeders[i].replica, &n->o.feeder, n->now);
+	win_reset(&n->win, tern_log_last_vlsn(n->log) + 1);
+	n->commit_vlsn = 0;
+	set_state(n, TERN_NODE_MASTER);
+}
+
+/* The local log lost records first..: a new term, so no VLSN is ever reused in one term. */
+static void
+master_rewind(struct tern_node *n)
+{
+	uint64_t last = tern_log_last_vlsn(n->log);
+
+	win_cut(&n->win, last);
+	n->term++;
+	NODE_DIAG(WARNING, n, "log rewound to VLSN %" PRIu64 ": new term %" PRIu64
+		  ", replicas sync up again", last, n->term);
+	for (unsigned int i = 0; i < n->n_feeders; i++)
+		tern_feeder_init(&n->feeders[i], n->feeders[i].replica, &n->o.feeder, n->now);
+	for (unsigned int i = 0; i < n->n_members; i++)
+		if (n->members[i].id != n->self)
+			tern_ack_reset(&n->ack, n->members[i].id, 0, 0);
+	if (n->o.on_state != NULL)
+		n->o.on_state(n->o.arg, n->state, n->master, n->term);
+}
+
+unsigned int
+tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int cnt,
+		 uint64_t now_ns)
+{
+	unsigned int taken = 0;
+
+	n->now = now_ns;
+	while (taken < cnt) {
+		const struct tern_commit *r = &c[taken];
+		const struct tern_durability *d = &r->dur;
+		struct tern_log_entry *e = n->ents;
+		uint64_t next = tern_log_last_vlsn(n->log) + 1;
+		unsigned int k = 0, i;
+		int rc;
+
+		if (n->state != TERN_NODE_MASTER) {
+			fail_now(n, r, n->state == TERN_NODE_SHUTDOWN ? -TERN_ECLOSED
+								      : -TERN_ENOTMASTER);
+			taken++;
+			continue;
+		}
+		if (d->local_sync > TERN_LOG_NO_SYNC || d->replica_sync > TERN_LOG_NO_SYNC ||
+		    d->ack_policy > TERN_ACK_NONE || r->type < TERN_LOG_TYPE_USER) {
+			fail_now(n, r, -EINVAL);
+			taken++;
+			continue;
+		}
+		if (r->len > n->scratch_cap) {
+			fail_now(n, r, -E2BIG);
+			taken++;
+			continue;
+		}
+		/* A run of commits with the same local sync policy goes in one append. */
+		while (taken + k < cnt && k < DONE_BATCH && n->n_pending + k < n->o.max_pending) {
+			const struct tern_commit *q = &c[taken + k];
+
+			if (q->dur.local_sync != d->local_sync || q->len > n->scratch_cap ||
+			    q->type < TERN_LOG_TYPE_USER || q->dur.replica_sync > TERN_LOG_NO_SYNC ||
+			    q->dur.ack_policy > TERN_ACK_NONE)
+				break;
+			e[k].vlsn = next + k;
+			e[k].term = n->term;
+			e[k].txn_id = q->txn_id;
+			e[k].timestamp_ns = q->timestamp_ns;
+			e[k].lsn = 0;
+			e[k].type = q->type;
+			e[k].len = q->len;
+			e[k].data = q->data;
+			k++;
+		}
+		if (k == 0)
+			break; /* max_pending commits in flight */
+		rc = tern_log_append(n->log, e, k, (enum tern_log_sync)d->local_sync);
+		if (rc < 0) {
+			fail_now(n, r, rc);
+			taken++;
+			continue;
+		}
+		for (i = 0; i < (unsigned int)rc; i++) {
+			const struct tern_commit *q = &c[taken + i];
+			uint32_t pi = n->pend_free;
+			struct pending *p = pend_at(n, pi);
+			unsigned int cls = cls_of(&q->dur);
+			struct fifo *f = &n->fifo[cls];
+
+			win_put(&n->win, &e[i], q->dur.replica_sync);
+			n->pend_free = p->next;
+			p->vlsn = e[i].vlsn;
+			p->cookie = q->cookie;
+			p->t_submit = q->t_submit_ns != 0 ? q->t_submit_ns : now_ns;
+			p->t_assign = now_ns;
+			p->deadline_ns = p->t_submit +
+					 (q->timeout_ns != 0 ? q->timeout_ns : n->o.ack_timeout_ns);
+			p->cls = (uint8_t)cls;
+			p->next = NONE32;
+			if (f->tail == NONE32)
+				f->head = pi;
+			else
+				pend_at(n, f->tail)->next = pi;
+			f->tail = pi;
+			n->n_pending++;
+		}
+		n->stats.commits += (unsigned int)rc;
+		taken += (unsigned int)rc;
+		if ((unsigned int)rc < k)
+			break; /* the log's buffers are full */
+	}
+	pend_check(n);
+	done_flush(n);
+	return taken;
+}
+
+/* Send what each feeder's window allows, as ENTRIES frames. */
+static int
+master_feed(struct tern_node *n)
+{
+	uint64_t last = tern_log_last_vlsn(n->log);
+	uint64_t readable = tern_log_written_vlsn(n->log);
+	int busy = 0;
+
+	for (unsigned int fi = 0; fi < n->n_feeders; fi++) {
+		struct tern_feeder *f = &n->feeders[fi];
+		uint64_t first, lim;
+
+		for (unsigned int frames = 0; frames < FRAMES_PER_FEEDER; frames++) {
+			struct tern_wire_entries_enc enc;
+			struct tern_wire_entry e;
+			uint64_t v;
+			uint8_t *buf;
+			int len;
+
+			if (!f->started || !tern_feeder_next(f, last, n->now, &first, &lim))
+				break;
+			buf = tx_begin(n);
+			if (tern_wire_entries_begin(&enc, buf + TERN_WIRE_HDR_LEN, tx_cap(n),
+						    n->commit_vlsn) != 0)
+				break;
+			for (v = first; v <= lim; v++) {
+				/* Past the window, only written records can be read back. */
+				if ((v < n->win.first || v > n->win.last) && v > readable)
+					break;
+				if (entry_get(n, v, &e) != 0)
+					break;
+				if (tern_wire_entries_add(&enc, &e) != 0)
+					break;
+			}
+			if (v == first)
+				break;
+			len = tern_wire_entries_finish(&enc);
+			tx_commit(n, TERN_WIRE_ENTRIES, 0, f->replica, len, (int)fi, first);
+			tern_feeder_sent(f, v - 1, n->now);
+			if (v - 1 > n->sent_high) {
+				n->sent_high = v - 1;
+				stamp_push(&n->st_sent, v - 1, n->now);
+			}
+			busy = 1;
+		}
+		if (tern_feeder_heartbeat_due(f, n->now)) {
+			struct tern_wire_heartbeat hb = {
+				.commit_vlsn = n->commit_vlsn,
+				.last_vlsn = last,
+				.timestamp_ns = n->now,
+				.seq = ++n->hb_seq,
+			};
+			uint8_t *buf = tx_begin(n);
+
+			tx_commit(n, TERN_WIRE_HEARTBEAT, 0, f->replica,
+				  tern_wire_heartbeat_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n),
+							     &hb),
+				  -1, 0);
+			tern_feeder_heartbeat_sent(f, n->now);
+		}
+	}
+	return busy;
+}
+
+static void
+master_ack(struct tern_node *n, uint16_t src, uint64_t received, uint64_t durable,
+	   uint32_t credit, bool has_credit)
+{
+	struct tern_feeder *f = feeder_of(n, src);
+	uint64_t maj;
+
+	if (f == NULL)
+		return;
+	if (!f->started)
+		return; /* not synced up yet: its VLSNs may be from a diverged log */
+	tern_feeder_on_ack(f, received, durable, has_credit ? credit : f->credit, n->now);
+	/* Never count beyond what this master sent: a replica's own tail is not an ack. */
+	received = TERN_MIN(received, f->high_vlsn);
+	durable = TERN_MIN(durable, received);
+	tern_ack_record(&n->ack, src, received, durable);
+	maj = tern_ack_vlsn(&n->ack, TERN_ACK_SIMPLE_MAJORITY, true);
+	if (maj != UINT64_MAX && maj > n->ack_maj_last) {
+		n->ack_maj_last = maj;
+		stamp_push(&n->st_ack, maj, n->now);
+	}
+}
+
+/* DESIGN.md 5, syncup: the matchpoint is the highest VLSN whose term agrees. */
+static void
+master_syncup(struct tern_node *n, uint16_t src, const struct tern_wire_syncup_req *q)
+{
+	struct tern_wire_syncup_reply r = {.req_id = q->req_id};
+	struct tern_feeder *f = feeder_of(n, src);
+	uint64_t first = tern_log_first_vlsn(n->log);
+	uint8_t *buf;
+
+	r.first_vlsn = first;
+	r.last_vlsn = tern_log_last_vlsn(n->log);
+	r.commit_vlsn = n->commit_vlsn;
+	r.status = TERN_WIRE_SYNCUP_PROBE_OLDER;
+	if (f == NULL)
+		return;
+	for (unsigned int i = 0; i < q->n; i++) {
+		uint64_t t;
+
+		if (q->probe[i].vlsn > r.last_vlsn)
+			continue;
+		if (term_at(n, q->probe[i].vlsn, &t) != 0 || t != q->probe[i].term)
+			continue;
+		r.match_vlsn = q->probe[i].vlsn;
+		r.match_term = t;
+		r.status = r.match_vlsn + 1 < first ? TERN_WIRE_SYNCUP_NEEDS_RESTORE
+						    : TERN_WIRE_SYNCUP_MATCH;
+		break;
+	}
+	if (r.status == TERN_WIRE_SYNCUP_MATCH) {
+		/* Stream from the matchpoint on (never from VLSN 0 unless nothing matched). */
+		tern_feeder_init(f, src, &n->o.feeder, n->now);
+		tern_feeder_start(f, r.match_vlsn + 1, n->now);
+		tern_ack_reset(&n->ack, src, r.match_vlsn, 0);
+		n->stats.syncups++;
+	}
+	buf = tx_begin(n);
+	tx_commit(n, TERN_WIRE_SYNCUP_REPLY, 0, src,
+		  tern_wire_syncup_reply_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), &r), -1, 0);
+}
+
+static void
+master_rx(struct tern_node *n, const struct tern_wire_hdr *h, const struct tern_wire_msg *m)
+{
+	struct tern_feeder *f;
+
+	if (h->type == TERN_WIRE_SYNCUP_REQ) {
+		master_syncup(n, h->src, &m->u.syncup_req);
+		return;
+	}
+	if (h->term != n->term) {
+		/* Reports about another term's stream say nothing about this one. */
+		tern_wire_count(&n->wctx, TERN_WIRE_REJ_STALE_TERM);
+		return;
+	}
+	switch (h->type) {
+	case TERN_WIRE_ACK:
+		master_ack(n, h->src, m->u.ack.received_vlsn, m->u.ack.durable_vlsn,
+			   m->u.ack.credit, true);
+		break;
+	case TERN_WIRE_NAK:
+		f = feeder_of(n, h->src);
+		if (f != NULL && f->started)
+			for (unsigned int i = 0; i < m->u.nak.n; i++)
+				tern_feeder_on_nak(f, m->u.nak.range[i].first,
+						   m->u.nak.range[i].last, n->now);
+		break;
+	case TERN_WIRE_HEARTBEAT_REPLY:
+		master_ack(n, h->src, m->u.heartbeat_reply.received_vlsn,
+			   m->u.heartbeat_reply.durable_vlsn, 0, false);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- replica ---- */
+
+static void
+replica_send_syncup(struct tern_node *n)
+{
+	struct tern_wire_syncup_req q = {0};
+	uint64_t last = tern_log_last_vlsn(n->log), first = tern_log_first_vlsn(n->log);
+	uint64_t step = 1, v = last;
+	uint8_t *buf;
+
+	/* Probes can only read written records: wait for the log to catch up. */
+	if (tern_log_written_vlsn(n->log) < last)
+		return;
+	q.req_id = ++n->syncup_id;
+	q.first_vlsn = last >= first ? first : 0;
+	q.last_vlsn = last >= first ? last : 0;
+	/* The last VLSN, then exponentially older ones, then 0 (always matches). */
+	while (v >= first && v > 0 && q.n < PROBES - 1) {
+		uint64_t t;
+
+		if (term_at(n, v, &t) != 0)
+			break;
+		q.probe[q.n].vlsn = v;
+		q.probe[q.n].term = t;
+		q.n++;
+		if (v - first < step)
+			break;
+		v -= step;
+		step *= 2;
+	}
+	if (q.n == 0 || q.probe[q.n - 1].vlsn != first) {
+		uint64_t t;
+
+		if (last >= first && first > 0 && term_at(n, first, &t) == 0) {
+			q.probe[q.n].vlsn = first;
+			q.probe[q.n].term = t;
+			q.n++;
+		}
+	}
+	q.probe[q.n].vlsn = 0;
+	q.probe[q.n].term = 0;
+	q.n++;
+	buf = tx_begin(n);
+	tx_commit(n, TERN_WIRE_SYNCUP_REQ, 0, n->master,
+		  tern_wire_syncup_req_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), &q), -1, 0);
+	n->syncup_sent = true;
+	n->syncup_ns_last = n->now;
+}
+
+static void
+replica_lost_master(struct tern_node *n)
+{
+	n->syncup_sent = false;
+	set_state(n, TERN_NODE_UNKNOWN);
+}
+
+static void
+replica_syncup_reply(struct tern_node *n, const struct tern_wire_hdr *h,
+		     const struct tern_wire_syncup_reply *r)
+{
+	uint64_t last = tern_log_last_vlsn(n->log);
+	int rc;
+
+	if (n->state != TERN_NODE_UNKNOWN || h->src != n->master || r->req_id != n->syncup_id)
+		return;
+	switch (r->status) {
+	case TERN_WIRE_SYNCUP_MATCH:
+		break;
+	case TERN_WIRE_SYNCUP_NEEDS_RESTORE:
+		TERN_DIAG_RATELIMIT(100, ERR, rep,
+				    "node %u: master %u no longer has the entries after VLSN %" PRIu64
+				    ": this node needs a network restore",
+				    n->self, h->src, r->match_vlsn);
+		return;
+	default:
+		return;
+	}
+	/* Roll back the tail past the matchpoint (DESIGN.md 5, syncup). */
+	if (last > r->match_vlsn) {
+		rc = tern_log_truncate_after(n->log, r->match_vlsn);
+		if (rc != 0) {
+			NODE_DIAG(ERR, n, "cannot roll back to VLSN %" PRIu64 ": %s",
+				  r->match_vlsn, tern_strerror(rc));
+			return;
+		}
+		n->stats.truncated += last - r->match_vlsn;
+		NODE_DIAG(NOTICE, n, "rolled back VLSNs %" PRIu64 "..%" PRIu64
+			  " (term mismatch with master %u)", r->match_vlsn + 1, last, h->src);
+	}
+	n->term = h->term;
+	tern_rstream_init(&n->rs, &n->o.rstream, h->src, h->term, r->match_vlsn + 1,
+			  TERN_MIN(tern_log_durable_vlsn(n->log), r->match_vlsn));
+	n->rs.commit_vlsn = r->commit_vlsn;
+	n->stats.syncups++;
+	set_state(n, TERN_NODE_REPLICA);
+}
+
+/* Append the new entries of an ENTRIES frame, in runs of one sync mode. */
+static void
+replica_entries(struct tern_node *n, struct tern_wire_entries *it)
+{
+	uint64_t from = tern_rstream_on_entries(&n->rs, it->first_vlsn, it->last_vlsn,
+						it->commit_vlsn, n->now);
+	struct tern_wire_entry we;
+	unsigned int k = 0;
+	uint16_t mode = 0;
+	int rc;
+
+	if (from == 0)
+		return;
+	if (tern_log_error(n->log) != 0)
+		return;
+	for (;;) {
+		bool more = tern_wire_entries_next(it, &we);
+
+		if (more && we.vlsn < from)
+			continue;
+		if (k > 0 && (!more || (we.flags & ENTRY_F_SYNC_MASK) != mode ||
+			      k == DONE_BATCH)) {
+			rc = tern_log_append(n->log, n->ents, k, (enum tern_log_sync)mode);
+			if (rc > 0) {
+				tern_rstream_appended(&n->rs, n->ents[rc - 1].vlsn);
+				n->stats.entries_appended += (unsigned int)rc;
+			}
+			if (rc != (int)k) {
+				if (rc < 0)
+					TERN_DIAG_RATELIMIT(1000, ERR, rep,
+							    "node %u: append of VLSN %" PRIu64
+							    " failed: %s",
+							    n->self, n->ents[0].vlsn,
+							    tern_strerror(rc));
+				return; /* full or failed: the rest comes again */
+			}
+			k = 0;
+		}
+		if (!more)
+			break;
+		if (k == 0)
+			mode = we.flags & ENTRY_F_SYNC_MASK;
+		if (mode > TERN_LOG_NO_SYNC)
+			mode = TERN_LOG_SYNC;
+		n->ents[k].vlsn = we.vlsn;
+		n->ents[k].term = we.term;
+		n->ents[k].txn_id = we.txn_id;
+		n->ents[k].timestamp_ns = we.timestamp_ns;
+		n->ents[k].lsn = 0;
+		n->ents[k].type = we.type;
+		n->ents[k].len = we.len;
+		n->ents[k].data = we.data;
+		k++;
+	}
+}
+
+static void
+replica_rx(struct tern_node *n, const struct tern_wire_hdr *h, const struct tern_wire_msg *m)
+{
+	enum tern_rstream_verdict v;
+
+	if (h->src != n->master) {
+		tern_wire_count(&n->wctx, TERN_WIRE_REJ_NODE);
+		return;
+	}
+	if (h->type == TERN_WIRE_SYNCUP_REPLY) {
+		replica_syncup_reply(n, h, &m->u.syncup_reply);
+		return;
+	}
+	if (n->state == TERN_NODE_UNKNOWN) {
+		/* The master is talking: sync up now if no request is out. */
+		if (!n->syncup_sent)
+			replica_send_syncup(n);
+		return;
+	}
+	v = tern_rstream_check(&n->rs, h->src, h->term);
+	if (v == TERN_RSTREAM_NEW_TERM) {
+		/* A new term: what this log holds past the matchpoint may differ. */
+		n->term = h->term;
+		replica_lost_master(n);
+		replica_send_syncup(n);
+		return;
+	}
+	if (v != TERN_RSTREAM_ACCEPT) {
+		if (v == TERN_RSTREAM_STALE_TERM)
+			tern_wire_count(&n->wctx, TERN_WIRE_REJ_STALE_TERM);
+		return;
+	}
+	if ((h->flags & TERN_WIRE_F_URGENT) != 0)
+		tern_rstream_want_ack(&n->rs);
+	switch (h->type) {
+	case TERN_WIRE_ENTRIES: {
+		struct tern_wire_entries it = m->u.entries;
+
+		replica_entries(n, &it);
+		break;
+	}
+	case TERN_WIRE_HEARTBEAT: {
+		struct tern_wire_heartbeat_reply r = {
+			.echo_timestamp_ns = m->u.heartbeat.timestamp_ns,
+			.received_vlsn = n->rs.next_vlsn - 1,
+			.durable_vlsn = n->rs.durable_vlsn,
+			.echo_seq = m->u.heartbeat.seq,
+		};
+		uint8_t *buf;
+
+		tern_rstream_on_heartbeat(&n->rs, m->u.heartbeat.commit_vlsn,
+					  m->u.heartbeat.last_vlsn, n->now);
+		buf = tx_begin(n);
+		tx_commit(n, TERN_WIRE_HEARTBEAT_REPLY, 0, h->src,
+			  tern_wire_heartbeat_reply_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), &r),
+			  -1, 0);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ACK and NAK when due; syncup requests while UNKNOWN. */
+static int
+replica_report(struct tern_node *n)
+{
+	int busy = 0;
+
+	if (n->state == TERN_NODE_UNKNOWN) {
+		if (!n->syncup_sent || n->now - n->syncup_ns_last >= n->o.syncup_ns)
+			replica_send_syncup(n);
+		return 0;
+	}
+	if (n->state != TERN_NODE_REPLICA)
+		return 0;
+	{
+		struct tern_wire_ack a;
+		uint64_t first, last;
+
+		if (tern_rstream_ack_due(&n->rs, n->now, &a.received_vlsn, &a.durable_vlsn,
+					 &a.credit)) {
+			uint8_t *buf = tx_begin(n);
+
+			tx_commit(n, TERN_WIRE_ACK, 0, n->master,
+				  tern_wire_ack_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), &a), -1,
+				  0);
+			busy = 1;
+		}
+		if (tern_rstream_nak_due(&n->rs, n->now, &first, &last)) {
+			struct tern_wire_nak k = {.n = 1};
+			uint8_t *buf = tx_begin(n);
+
+			k.range[0].first = first;
+			k.range[0].last = last;
+			tx_commit(n, TERN_WIRE_NAK, 0, n->master,
+				  tern_wire_nak_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), &k), -1,
+				  0);
+			busy = 1;
+		}
+	}
+	return busy;
+}
+
+/* ---- log events ---- */
+
+static void
+on_log_event(void *arg, const struct tern_log_event *ev)
+{
+	struct tern_node *n = arg;
+
+	switch (ev->type) {
+	case TERN_LOG_EV_DURABLE:
+		if (n->state == TERN_NODE_MASTER)
+			stamp_push(&n->st_local[TERN_LOG_SYNC], ev->vlsn, n->now);
+		else if (n->state == TERN_NODE_REPLICA)
+			tern_rstream_durable(&n->rs, ev->vlsn);
+		break;
+	case TERN_LOG_EV_WRITTEN:
+		if (n->state == TERN_NODE_MASTER)
+			stamp_push(&n->st_local[TERN_LOG_WRITE_NO_SYNC], ev->vlsn, n->now);
+		break;
+	case TERN_LOG_EV_FAILED:
+		if (ev->first == 0)
+			break;
+		NODE_DIAG(ERR, n, "log records VLSN %" PRIu64 "..%" PRIu64 " failed: %s",
+			  ev->first, ev->last, tern_strerror(ev->err));
+		if (n->state == TERN_NODE_MASTER) {
+			pend_fail_range(n, ev->first, ev->last, ev->err);
+			if (tern_log_last_vlsn(n->log) < ev->last)
+				master_rewind(n);
+		} else if (n->state == TERN_NODE_REPLICA) {
+			/* The stream must come again from what the log still has. */
+			tern_rstream_init(&n->rs, &n->o.rstream, n->master, n->term,
+					  tern_log_last_vlsn(n->log) + 1,
+					  tern_log_durable_vlsn(n->log));
+		}
+		break;
+	}
+}
+
+/* ---- poll ---- */
+
+static int
+rx_pass(struct tern_node *n)
+{
+	struct tern_net_dgram d[TERN_NET_BURST];
+	unsigned int cnt = tern_net_rx_burst(n->net, n->o.queue, d, TERN_NET_BURST);
+
+	for (unsigned int i = 0; i < cnt; i++) {
+		const struct tern_wire_hdr *h;
+		struct tern_wire_msg m;
+
+		n->stats.frames_rx++;
+		if (tern_wire_check(&n->wctx, d[i].data, d[i].len, &h) != TERN_WIRE_REJ_NONE)
+			continue;
+		if (tern_wire_decode_dgram(&n->wctx, h, &m) != TERN_WIRE_REJ_NONE)
+			continue;
+		if (n->state == TERN_NODE_MASTER)
+			master_rx(n, h, &m);
+		else if (n->state == TERN_NODE_REPLICA || n->state == TERN_NODE_UNKNOWN)
+			replica_rx(n, h, &m);
+	}
+	if (cnt > 0)
+		tern_net_rx_release(n->net, d, cnt);
+	return cnt > 0;
+}
+
+int
+tern_node_poll(struct tern_node *n, uint64_t now_ns)
+{
+	int busy;
+
+	n->now = now_ns;
+	busy = rx_pass(n);
+	busy |= tern_log_poll(n->log);
+	if (n->state == TERN_NODE_MASTER) {
+		busy |= pend_check(n);
+		busy |= master_feed(n);
+	} else {
+		busy |= replica_report(n);
+	}
+	tx_flush(n);
+	done_flush(n);
+	return busy ? 1 : 0;
+}
+
+/* ---- open / close ---- */
+
+static int
+check_opts(const struct tern_node_opts *o)
+{
+	bool self = false, master = false;
+
+	if (o == NULL || o->opts_size < sizeof(*o) || o->net == NULL || o->members == NULL ||
+	    o->n_members == 0 || o->n_members > TERN_NET_PEERS_MAX + 1 || o->log.io == NULL)
+		return -EINVAL;
+	if (o->mtu < 512 || o->mtu > TERN_WIRE_DGRAM_MAX || o->max_pending == 0)
+		return -EINVAL;
+	for (unsigned int i = 0; i < o->n_members; i++) {
+		if (o->members[i].id > TERN_WIRE_NODE_MAX)
+			return -EINVAL;
+		for (unsigned int j = 0; j < i; j++)
+			if (o->members[j].id == o->members[i].id)
+				return -EINVAL;
+		self |= o->members[i].id == o->self;
+		master |= o->members[i].id == o->master;
+	}
+	return self && master ? 0 : -EINVAL;
+}
+
+int
+tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node **out)
+{
+	struct tern_node *n;
+	struct tern_log_opts lo;
+	uint32_t went = 1;
+	int rc = check_opts(o);
+
+	if (rc != 0)
+		return rc;
+	n = tern_zmalloc(sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	n->o = *o;
+	n->self = o->self;
+	n->master = o->master;
+	n->term = o->term != 0 ? o->term : 1;
+	n->now = now_ns;
+	n->net = o->net;
+	n->state = TERN_NODE_DETACHED;
+	tern_wire_ctx_init(&n->wctx, o->group_id, o->self);
+	for (unsigned int i = 0; i < o->n_members; i++) {
+		struct member *m = &n->members[n->n_members++];
+
+		m->id = o->members[i].id;
+		m->type = o->members[i].type;
+		m->feeder = -1;
+		if (m->id != o->self) {
+			rc = tern_wire_ctx_add_node(&n->wctx, m->id);
+			if (rc != 0)
+				goto fail;
+		}
+	}
+	n->o.members = NULL; /* not kept */
+	n->feeders = tern_calloc(n->n_members, sizeof(*n->feeders));
+	n->pend = tern_calloc(o->max_pending, sizeof(*n->pend));
+	n->tx_buf = tern_malloc((size_t)TERN_NET_BURST * o->mtu);
+	n->scratch_cap = o->mtu - TERN_WIRE_HDR_LEN - TERN_WIRE_ENTRIES_HDR_LEN -
+			 TERN_WIRE_ENTRY_HDR_LEN;
+	n->scratch = tern_malloc(n->scratch_cap);
+	n->ents = tern_calloc(DONE_BATCH, sizeof(*n->ents));
+	while (went < o->window_entries && went < (1U << 30))
+		went <<= 1;
+	n->win.ent = tern_calloc(went, sizeof(*n->win.ent));
+	n->win.mask = went - 1;
+	n->win.bytes = o->window_bytes;
+	n->win.data = o->window_bytes > 0 ? tern_malloc(o->window_bytes) : NULL;
+	if (n->feeders == NULL || n->pend == NULL || n->tx_buf == NULL || n->scratch == NULL ||
+	    n->ents == NULL || n->win.ent == NULL || (o->window_bytes > 0 && n->win.data == NULL)) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < o->max_pending; i++)
+		n->pend[i].next = i + 1 < o->max_pending ? i + 1 : NONE32;
+	n->pend_free = 0;
+	for (unsigned int c = 0; c < CLASSES; c++)
+		n->fifo[c].head = n->fifo[c].tail = NONE32;
+	lo = o->log;
+	lo.on_event = on_log_event;
+	lo.event_arg = n;
+	rc = tern_log_open(&lo, &n->log);
+	if (rc != 0) {
+		n->log = NULL;
+		goto fail;
+	}
+	/* Every other member is fed by the master (secondaries too; only electables ack). */
+	for (unsigned int i = 0; i < n->n_members; i++) {
+		struct member *m = &n->members[i];
+
+		if (m->id == o->self || m->type == TERN_WIRE_NODE_ARBITER ||
+		    m->type == TERN_WIRE_NODE_MONITOR)
+			continue;
+		m->feeder = (int)n->n_feeders;
+		tern_feeder_init(&n->feeders[n->n_feeders++], m->id, &o->feeder, now_ns);
+	}
+	if (o->on_state != NULL)
+		o->on_state(o->arg, n->state, TERN_WIRE_NODE_ALL, n->term);
+	if (o->self == o->master) {
+		master_start(n);
+	} else {
+		uint64_t t = tern_log_last_term(n->log);
+
+		if (t > n->term)
+			n->term = t;
+		set_state(n, TERN_NODE_UNKNOWN);
+	}
+	*out = n;
+	return 0;
+fail:
+	tern_free(n->win.data);
+	tern_free(n->win.ent);
+	tern_free(n->ents);
+	tern_free(n->scratch);
+	tern_free(n->tx_buf);
+	tern_free(n->pend);
+	tern_free(n->feeders);
+	tern_free(n);
+	return rc;
+}
+
+int
+tern_node_close(struct tern_node *n)
+{
+	int rc;
+
+	if (n == NULL)
+		return 0;
+	tx_flush(n);
+	pend_fail_all(n, -TERN_ECLOSED);
+	set_state(n, TERN_NODE_SHUTDOWN);
+	done_flush(n);
+	rc = tern_log_close(n->log);
+	tern_free(n->win.data);
+	tern_free(n->win.ent);
+	tern_free(n->ents);
+	tern_free(n->scratch);
+	tern_free(n->tx_buf);
+	tern_free(n->pend);
+	tern_free(n->feeders);
+	tern_free(n);
+	return rc;
+}
+
+/* ---- queries ---- */
+
+enum tern_node_state
+tern_node_state(const struct tern_node *n)
+{
+	return n->state;
+}
+
+uint16_t
+tern_node_master(const struct tern_node *n)
+{
+	return n->master;
+}
+
+uint64_t
+tern_node_term(const struct tern_node *n)
+{
+	return n->term;
+}
+
+uint64_t
+tern_node_commit_vlsn(const struct tern_node *n)
+{
+	return n->state == TERN_NODE_MASTER ? n->commit_vlsn : n->rs.commit_vlsn;
+}
+
+struct tern_log *
+tern_node_log(struct tern_node *n)
+{
+	return n->log;
+}
+
+void
+tern_node_stats_get(const struct tern_node *n, struct tern_node_stats *st)
+{
+	*st = n->stats;
+	st->pending = n->n_pending;
+	st->frames_rejected = 0;
+	for (unsigned int r = 1; r < TERN_WIRE_REJ_COUNT_; r++)
+		st->frames_rejected += n->wctx.stats.rejected[r];
+}
+
+int
+tern_node_replica_get(const struct tern_node *n, uint16_t id, struct tern_feeder *out)
+{
+	for (unsigned int i = 0; i < n->n_feeders; i++)
+		if (n->feeders[i].replica == id) {
+			*out = n->feeders[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+void
+tern_node_dump(const struct tern_node *n, FILE *f)
+{
+	struct tern_node_stats st;
+
+	tern_node_stats_get(n, &st);
+	fprintf(f, "node %u: %s master=%u term=%" PRIu64 " commit_vlsn=%" PRIu64 "\n", n->self,
+		tern_node_state_str(n->state), n->master, n->term, tern_node_commit_vlsn(n));
+	fprintf(f, "  commits=%" PRIu64 " ok=%" PRIu64 " failed=%" PRIu64 " acks_timeouts=%" PRIu64
+		   " pending=%" PRIu64 "\n",
+		st.commits, st.commits_ok, st.commits_failed, st.acks_timeouts, st.pending);
+	fprintf(f, "  frames rx=%" PRIu64 " tx=%" PRIu64 " rejected=%" PRIu64 " tx_dropped=%" PRIu64
+		   " appended=%" PRIu64 " syncups=%" PRIu64 " truncated=%" PRIu64
+		   " window_misses=%" PRIu64 "\n",
+		st.frames_rx, st.frames_tx, st.frames_rejected, st.tx_dropped, st.entries_appended,
+		st.syncups, st.truncated, st.window_misses);
+	for (unsigned int r = 1; r < TERN_WIRE_REJ_COUNT_; r++)
+		if (n->wctx.stats.rejected[r] != 0)
+			fprintf(f, "  rejected %s: %" PRIu64 "\n",
+				tern_wire_rej_str((enum tern_wire_rej)r), n->wctx.stats.rejected[r]);
+	for (unsigned int i = 0; i < n->n_feeders && n->state == TERN_NODE_MASTER; i++) {
+		const struct tern_feeder *fd = &n->feeders[i];
+
+		fprintf(f, "  feeder %u: started=%d next=%" PRIu64 " received=%" PRIu64
+			   " durable=%" PRIu64 " sent=%" PRIu64 " resent=%" PRIu64 " naks=%" PRIu64
+			   " timeouts=%" PRIu64 "\n",
+			fd->replica, fd->started, fd->next_vlsn, fd->received_vlsn, fd->durable_vlsn,
+			fd->stats.entries_sent, fd->stats.resent, fd->stats.naks,
+			fd->stats.timeouts);
+	}
+	if (n->state == TERN_NODE_REPLICA)
+		fprintf(f, "  stream: next=%" PRIu64 " durable=%" PRIu64 " dups=%" PRIu64
+			   " gaps=%" PRIu64 " naks=%" PRIu64 " acks=%" PRIu64 "\n",
+			n->rs.next_vlsn, n->rs.durable_vlsn, n->rs.stats.duplicates, n->rs.stats.gaps,
+			n->rs.stats.naks, n->rs.stats.acks);
+	tern_log_dump(n->log, f);
+}
