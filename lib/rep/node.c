@@ -33,7 +33,7 @@ TERN_DIAG_REGISTER(rep, NOTICE);
 #define CLASSES (3 * 2 * 3) /* local sync x replica durable? x ack policy */
 #define DONE_BATCH 64
 #define STAMPS 256  /* stage-time rings (power of 2) */
-#define PROBES 24   /* syncup probes sent per request */
+#define PROBES 24 /* syncup probes sent per request */
 #define FRAMES_PER_FEEDER 8
 
 /* Entry flags on the wire: the replica sync policy the replica appends with. */
@@ -860,10 +860,22 @@ master_syncup(struct tern_node *n, uint16_t src, const struct tern_wire_syncup_r
 			continue;
 		r.match_vlsn = q->probe[i].vlsn;
 		r.match_term = t;
-		r.status = r.match_vlsn + 1 < first ? TERN_WIRE_SYNCUP_NEEDS_RESTORE
-						    : TERN_WIRE_SYNCUP_MATCH;
+		r.status = TERN_WIRE_SYNCUP_MATCH;
 		break;
 	}
+	if (r.status != TERN_WIRE_SYNCUP_MATCH &&
+	    (q->n == 0 || q->probe[q->n - 1].vlsn == q->first_vlsn)) {
+		/* Nothing matched down to the replica's first VLSN: what is before it. */
+		uint64_t t;
+
+		r.match_vlsn = q->first_vlsn > 0 ? q->first_vlsn - 1 : 0;
+		if (term_at(n, r.match_vlsn, &t) == 0) {
+			r.match_term = t;
+			r.status = TERN_WIRE_SYNCUP_MATCH;
+		}
+	}
+	if (r.status == TERN_WIRE_SYNCUP_MATCH && r.match_vlsn + 1 < first)
+		r.status = TERN_WIRE_SYNCUP_NEEDS_RESTORE;
 	if (r.status == TERN_WIRE_SYNCUP_MATCH) {
 		/* Stream from the matchpoint on (never from VLSN 0 unless nothing matched). */
 		tern_feeder_init(f, src, &n->o.feeder, n->now);
@@ -927,7 +939,10 @@ replica_send_syncup(struct tern_node *n)
 	q.req_id = ++n->syncup_id;
 	q.first_vlsn = last >= first ? first : 0;
 	q.last_vlsn = last >= first ? last : 0;
-	/* The last VLSN, then exponentially older ones, then 0 (always matches). */
+	/*
+	 * The last VLSN, then exponentially older ones, down to the first: when none
+	 * matches, the master answers first - 1 (VLSN 0 for a log from the start).
+	 */
 	while (v >= first && v > 0 && q.n < PROBES - 1) {
 		uint64_t t;
 
@@ -941,18 +956,15 @@ replica_send_syncup(struct tern_node *n)
 		v -= step;
 		step *= 2;
 	}
-	if (q.n == 0 || q.probe[q.n - 1].vlsn != first) {
+	if (last >= first && first > 0 && (q.n == 0 || q.probe[q.n - 1].vlsn != first)) {
 		uint64_t t;
 
-		if (last >= first && first > 0 && term_at(n, first, &t) == 0) {
+		if (term_at(n, first, &t) == 0) {
 			q.probe[q.n].vlsn = first;
 			q.probe[q.n].term = t;
 			q.n++;
 		}
 	}
-	q.probe[q.n].vlsn = 0;
-	q.probe[q.n].term = 0;
-	q.n++;
 	buf = tx_begin(n);
 	tx_commit(n, TERN_WIRE_SYNCUP_REQ, 0, n->master,
 		  tern_wire_syncup_req_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), &q), -1, 0);
