@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdint.h>
+
+#include <tern_feed.h>
+
+#include "ut.h"
+
+#define MS (1000ull * 1000)
+
+static void
+make(struct tern_feeder *f, uint32_t window, uint64_t rto_ns)
+{
+	struct tern_feeder_opts o = {.window = window, .rto_ns = rto_ns};
+
+	tern_feeder_init(f, 2, &o, 0);
+	tern_feeder_start(f, 1, 0);
+}
+
+static void
+feeder_defaults_and_nothing_sent_before_start(void)
+{
+	struct tern_feeder f;
+	uint64_t a = 0, b = 0;
+
+	tern_feeder_init(&f, 3, NULL, 0);
+	UT_EQ_INT(f.window, 4096);
+	UT_EQ_INT(f.credit, 4096);
+	UT_EQ_INT(f.rto_ns, 5 * MS);
+	UT_EQ_INT(f.heartbeat_ns, 50 * MS);
+	CU_ASSERT(!f.started);
+	CU_ASSERT(!tern_feeder_next(&f, 100, 0, &a, &b));
+	CU_ASSERT(!tern_feeder_on_nak(&f, 1, 5, 0));
+	UT_EQ_INT(tern_feeder_in_flight(&f), 0);
+	/* After syncup the replica has everything below the matchpoint + 1. */
+	tern_feeder_start(&f, 11, 0);
+	UT_EQ_INT(f.received_vlsn, 10);
+	UT_EQ_INT(f.durable_vlsn, 10);
+	UT_EQ_INT(tern_feeder_in_flight(&f), 0);
+	CU_ASSERT(tern_feeder_next(&f, 100, 0, &a, &b));
+	UT_EQ_INT(a, 11);
+	UT_EQ_INT(b, 100);
+}
+
+static void
+feeder_window_bounds_entries_in_flight(void)
+{
+	struct tern_feeder f;
+	uint64_t a, b;
+
+	make(&f, 8, 1000);
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 100, 0, &a, &b));
+	UT_EQ_INT(a, 1);
+	UT_EQ_INT(b, 8);
+	tern_feeder_sent(&f, 8, 0);
+	UT_EQ_INT(tern_feeder_in_flight(&f), 8);
+	CU_ASSERT(!tern_feeder_next(&f, 100, 1, &a, &b));
+	UT_EQ_INT(f.stats.credit_stalls, 1);
+	/* An ACK of 3 opens 3 slots; the caller sends a prefix of them. */
+	CU_ASSERT(tern_feeder_on_ack(&f, 3, 0, 1000, 2));
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 100, 2, &a, &b));
+	UT_EQ_INT(a, 9);
+	UT_EQ_INT(b, 11);
+	tern_feeder_sent(&f, 10, 2);
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 100, 2, &a, &b));
+	UT_EQ_INT(a, 11);
+	UT_EQ_INT(b, 11);
+	/* The master's last VLSN bounds it too. */
+	CU_ASSERT(tern_feeder_on_ack(&f, 10, 0, 1000, 3));
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 12, 3, &a, &b));
+	UT_EQ_INT(a, 11);
+	UT_EQ_INT(b, 12);
+	tern_feeder_sent(&f, 12, 3);
+	CU_ASSERT(!tern_feeder_next(&f, 12, 3, &a, &b));
+	UT_EQ_INT(f.stats.credit_stalls, 1); /* nothing to send is not a stall */
+	UT_EQ_INT(f.stats.entries_sent, 12);
+	UT_EQ_INT(f.stats.resent, 0);
+}
+
+static void
+feeder_replica_credit_bounds_entries_in_flight(void)
+{
+	struct tern_feeder f;
+	uint64_t a, b;
+
+	make(&f, 100, 1000);
+	tern_feeder_on_ack(&f, 0, 0, 4, 0);
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 1000, 0, &a, &b));
+	UT_EQ_INT(b - a + 1, 4);
+	tern_feeder_sent(&f, b, 0);
+	CU_ASSERT(!tern_feeder_next(&f, 1000, 0, &a, &b));
+	/* Credit counts from received: ACK 2 with credit 4 allows up to 6. */
+	tern_feeder_on_ack(&f, 2, 2, 4, 1);
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 1000, 1, &a, &b));
+	UT_EQ_INT(a, 5);
+	UT_EQ_INT(b, 6);
+	/* Credit 0 stops the stream. */
+	tern_feeder_on_ack(&f, 2, 2, 0, 2);
+	CU_ASSERT(!tern_feeder_next(&f, 1000, 2, &a, &b));
+}
+
+static void
+feeder_nak_goes_back_to_the_first_missing_vlsn(void)
+{
+	struct tern_feeder f;
+	uint64_t a, b;
+
+	make(&f, 100, 1000);
+	tern_feeder_sent(&f, 10, 0);
+	CU_ASSERT(tern_feeder_on_nak(&f, 4, 6, 1));
+	UT_EQ_INT(f.next_vlsn, 4);
+	UT_EQ_INT(f.stats.naks, 1);
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 20, 1, &a, &b));
+	UT_EQ_INT(a, 4);
+	UT_EQ_INT(b, 20);
+	tern_feeder_sent(&f, 20, 1);
+	UT_EQ_INT(f.stats.entries_sent, 27);
+	UT_EQ_INT(f.stats.resent, 7); /* 4..10 */
+	UT_EQ_INT(f.high_vlsn, 20);
+	/* A NAK beyond what was sent, or inverted, rewinds nothing. */
+	CU_ASSERT(!tern_feeder_on_nak(&f, 21, 30, 2));
+	CU_ASSERT(!tern_feeder_on_nak(&f, 9, 5, 2));
+	UT_EQ_INT(f.next_vlsn, 21);
+	UT_EQ_INT(f.stats.naks, 1);
+}
+
+static void
+feeder_nak_of_received_vlsns_is_ignored(void)
+{
+	struct tern_feeder f;
+
+	make(&f, 100, 1000);
+	tern_feeder_sent(&f, 10, 0);
+	tern_feeder_on_ack(&f, 5, 5, 100, 1);
+	CU_ASSERT(!tern_feeder_on_nak(&f, 2, 5, 2)); /* all received already */
+	UT_EQ_INT(f.next_vlsn, 11);
+	/* Partly received: resend from received + 1. */
+	CU_ASSERT(tern_feeder_on_nak(&f, 3, 8, 2));
+	UT_EQ_INT(f.next_vlsn, 6);
+	UT_EQ_INT(f.stats.naks, 1);
+}
+
+static void
+feeder_rto_rewinds_only_without_progress_while_in_flight(void)
+{
+	struct tern_feeder f;
+	uint64_t a, b;
+
+	make(&f, 100, 1000);
+	tern_feeder_sent(&f, 10, 0);
+	CU_ASSERT(!tern_feeder_next(&f, 10, 999, &a, &b));
+	UT_EQ_INT(f.stats.timeouts, 0);
+	/* An ACK at 500 is progress: the timer restarts there. */
+	tern_feeder_on_ack(&f, 5, 5, 100, 500);
+	CU_ASSERT(!tern_feeder_next(&f, 10, 1499, &a, &b));
+	UT_EQ_INT(f.stats.timeouts, 0);
+	/* A durable-only or stale ACK is not progress. */
+	tern_feeder_on_ack(&f, 5, 5, 100, 1400);
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 10, 1500, &a, &b));
+	UT_EQ_INT(f.stats.timeouts, 1);
+	UT_EQ_INT(a, 6);
+	UT_EQ_INT(b, 10);
+	/* Right after the rewind nothing is in flight: no second timeout. */
+	CU_ASSERT(tern_feeder_next(&f, 10, 5000, &a, &b));
+	UT_EQ_INT(f.stats.timeouts, 1);
+	tern_feeder_sent(&f, 10, 5000);
+	tern_feeder_on_ack(&f, 10, 10, 100, 5100);
+	/* Nothing in flight: however long it stays idle, no timeout. */
+	CU_ASSERT(!tern_feeder_next(&f, 10, 100000, &a, &b));
+	UT_EQ_INT(f.stats.timeouts, 0 + 1);
+	/* Sending after the idle spell starts the timer afresh. */
+	tern_feeder_sent(&f, 12, 100000);
+	CU_ASSERT(!tern_feeder_next(&f, 12, 100999, &a, &b));
+	UT_EQ_INT(f.stats.timeouts, 1);
+	CU_ASSERT(tern_feeder_next(&f, 12, 101000, &a, &b));
+	UT_EQ_INT(f.stats.timeouts, 2);
+	UT_EQ_INT(a, 11);
+}
+
+static void
+feeder_ack_past_next_moves_the_stream_on(void)
+{
+	struct tern_feeder f;
+	uint64_t a, b;
+
+	make(&f, 100, 1000);
+	tern_feeder_sent(&f, 5, 0);
+	CU_ASSERT(tern_feeder_on_nak(&f, 2, 2, 1));
+	UT_EQ_INT(f.next_vlsn, 2);
+	/* The originals got through after all. */
+	CU_ASSERT(tern_feeder_on_ack(&f, 4, 1, 100, 2));
+	UT_EQ_INT(f.next_vlsn, 5);
+	CU_ASSERT(tern_feeder_on_ack(&f, 7, 1, 100, 3));
+	UT_EQ_INT(f.next_vlsn, 8);
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 9, 3, &a, &b));
+	UT_EQ_INT(a, 8);
+	UT_EQ_INT(tern_feeder_in_flight(&f), 0);
+}
+
+static void
+feeder_reordered_ack_moves_nothing(void)
+{
+	struct tern_feeder f;
+
+	make(&f, 100, 1000);
+	tern_feeder_sent(&f, 20, 0);
+	CU_ASSERT(tern_feeder_on_ack(&f, 10, 8, 50, 1));
+	CU_ASSERT(!tern_feeder_on_ack(&f, 6, 6, 7, 2));
+	UT_EQ_INT(f.received_vlsn, 10);
+	UT_EQ_INT(f.durable_vlsn, 8);
+	UT_EQ_INT(f.credit, 50); /* the old ACK's credit is old too */
+	UT_EQ_INT(f.stats.acks, 2);
+	UT_EQ_INT(f.stats.stale_acks, 1);
+	UT_EQ_INT(f.ack_ns_last, 2);
+	/* Durable alone moving counts as a move; the same received takes the new credit. */
+	CU_ASSERT(tern_feeder_on_ack(&f, 10, 10, 30, 3));
+	UT_EQ_INT(f.credit, 30);
+	UT_EQ_INT(f.stats.stale_acks, 1);
+}
+
+static void
+feeder_heartbeats_are_paced(void)
+{
+	struct tern_feeder f;
+	struct tern_feeder_opts o = {.heartbeat_ns = 50 * MS};
+
+	tern_feeder_init(&f, 2, &o, 7 * MS);
+	CU_ASSERT(tern_feeder_heartbeat_due(&f, 7 * MS)); /* never sent */
+	tern_feeder_heartbeat_sent(&f, 7 * MS);
+	CU_ASSERT(!tern_feeder_heartbeat_due(&f, 7 * MS));
+	CU_ASSERT(!tern_feeder_heartbeat_due(&f, 57 * MS - 1));
+	CU_ASSERT(tern_feeder_heartbeat_due(&f, 57 * MS));
+	tern_feeder_heartbeat_sent(&f, 60 * MS);
+	CU_ASSERT(!tern_feeder_heartbeat_due(&f, 109 * MS));
+	CU_ASSERT(tern_feeder_heartbeat_due(&f, 110 * MS));
+	UT_EQ_INT(f.stats.heartbeats, 2);
+	/* A clock that went backwards makes nothing due. */
+	CU_ASSERT(!tern_feeder_heartbeat_due(&f, 1 * MS));
+}
+
+int
+main(int argc, char **argv)
+{
+	CU_pSuite s;
+
+	CU_initialize_registry();
+	s = CU_add_suite("feeder", NULL, NULL);
+	CU_ADD_TEST(s, feeder_defaults_and_nothing_sent_before_start);
+	CU_ADD_TEST(s, feeder_window_bounds_entries_in_flight);
+	CU_ADD_TEST(s, feeder_replica_credit_bounds_entries_in_flight);
+	CU_ADD_TEST(s, feeder_nak_goes_back_to_the_first_missing_vlsn);
+	CU_ADD_TEST(s, feeder_nak_of_received_vlsns_is_ignored);
+	CU_ADD_TEST(s, feeder_rto_rewinds_only_without_progress_while_in_flight);
+	CU_ADD_TEST(s, feeder_ack_past_next_moves_the_stream_on);
+	CU_ADD_TEST(s, feeder_reordered_ack_moves_nothing);
+	CU_ADD_TEST(s, feeder_heartbeats_are_paced);
+	return tern_ut_run(argc, argv);
+}
