@@ -131,8 +131,10 @@ void tern_feeder_start(struct tern_feeder *f, uint64_t from_vlsn, uint64_t now_n
 
 /**
  * Take an ACK. @p received / @p durable only grow (a reordered ACK moves nothing);
- * @p credit replaces the credit. If the replica has received past next_vlsn (it got a
- * resend twice), the stream moves on to received + 1.
+ * @p credit replaces the credit, except from an ACK older than the last (its @p received
+ * below received_vlsn), whose credit is as stale as its VLSNs. If the replica has received
+ * past next_vlsn (it got a resend twice), the stream moves on to received + 1. A move of
+ * received is progress: the retransmit timer restarts.
  * @return true when received or durable moved.
  */
 bool tern_feeder_on_ack(struct tern_feeder *f, uint64_t received, uint64_t durable,
@@ -140,7 +142,8 @@ bool tern_feeder_on_ack(struct tern_feeder *f, uint64_t received, uint64_t durab
 
 /**
  * Take a NAK for [@p first, @p last]: rewind the stream to max(@p first, received + 1)
- * when that is below next_vlsn (go-back-N). A NAK for VLSNs already received is ignored.
+ * when that is below next_vlsn (go-back-N). A NAK for VLSNs already received is ignored,
+ * and so is any NAK before tern_feeder_start(). A rewind restarts the retransmit timer.
  * @return true when the stream was rewound.
  */
 bool tern_feeder_on_nak(struct tern_feeder *f, uint64_t first, uint64_t last, uint64_t now_ns);
@@ -155,7 +158,10 @@ bool tern_feeder_on_nak(struct tern_feeder *f, uint64_t first, uint64_t last, ui
 bool tern_feeder_next(struct tern_feeder *f, uint64_t last_vlsn, uint64_t now_ns, uint64_t *first,
 		      uint64_t *last);
 
-/** The caller sent everything up to @p last_sent (from next_vlsn on). */
+/**
+ * The caller sent everything up to @p last_sent (from next_vlsn on). When nothing was in
+ * flight before, the retransmit timer starts now.
+ */
 void tern_feeder_sent(struct tern_feeder *f, uint64_t last_sent, uint64_t now_ns);
 
 /** True when a heartbeat is due (never sent, or heartbeat_ns since the last). */
@@ -212,13 +218,15 @@ struct tern_rstream {
 	uint64_t nak_first;     /**< the gap last NAKed ([nak_first, nak_last]); 0: none */
 	uint64_t nak_last;
 	uint64_t nak_ns_last;
-	bool ack_wanted;        /**< the master asked (URGENT) or a duplicate came */
+	bool ack_wanted;        /**< the master asked (URGENT), a duplicate or a heartbeat
+				     came, or the stream just started */
 	struct tern_rstream_stats stats;
 };
 
 /**
  * Start a stream from @p master in @p term that expects @p next_vlsn first (the local
- * log's last VLSN + 1); @p durable_vlsn is what the local log has made durable.
+ * log's last VLSN + 1); @p durable_vlsn is what the local log has made durable. An ACK is
+ * due at once, so the feeder learns where the stream starts.
  */
 void tern_rstream_init(struct tern_rstream *r, const struct tern_rstream_opts *o, uint16_t master,
 		       uint64_t term, uint64_t next_vlsn, uint64_t durable_vlsn);
@@ -230,8 +238,11 @@ enum tern_rstream_verdict tern_rstream_check(struct tern_rstream *r, uint16_t sr
  * An ENTRIES frame carries [@p first, @p last] (and the master's @p commit_vlsn). Returns
  * the VLSN from which its entries are new and to be appended, in order: entries below it
  * are duplicates (counted; an ACK becomes due so the feeder moves on). Returns 0 when the
- * frame has nothing to append: all duplicates, or it begins past next_vlsn (a gap: a NAK
- * of [next_vlsn, @p first - 1] becomes due, rate-limited per gap).
+ * frame has nothing to append: all duplicates, malformed (@p first 0 or above @p last), or
+ * it begins past next_vlsn (a gap: a NAK of [next_vlsn, @p first - 1] becomes due).
+ * A new gap is NAKed at once; while it is open (VLSNs of it still missing) later frames
+ * past it widen it, and it is NAKed again only after nak_ns without a NAK or an in-order
+ * frame (rate-limited per gap). Call tern_rstream_appended() before the next frame.
  */
 uint64_t tern_rstream_on_entries(struct tern_rstream *r, uint64_t first, uint64_t last,
 				 uint64_t commit_vlsn, uint64_t now_ns);
@@ -242,7 +253,11 @@ void tern_rstream_appended(struct tern_rstream *r, uint64_t vlsn);
 /** The local log made everything up to @p vlsn durable. */
 void tern_rstream_durable(struct tern_rstream *r, uint64_t vlsn);
 
-/** A heartbeat said the master's commit VLSN and last VLSN; a gap at the tail is NAKed. */
+/**
+ * A heartbeat said the master's commit VLSN and last VLSN. A gap at the tail is NAKed
+ * when nak_ns pass without the entries arriving (they may be behind the heartbeat). An
+ * ACK becomes due (JE's heartbeat response), so a lost last ACK is repaired.
+ */
 void tern_rstream_on_heartbeat(struct tern_rstream *r, uint64_t commit_vlsn, uint64_t last_vlsn,
 			       uint64_t now_ns);
 
