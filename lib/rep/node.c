@@ -135,6 +135,8 @@ struct tern_node {
 
 	uint8_t *scratch; /* one entry read from the log */
 	uint32_t scratch_cap;
+	struct tern_wire_reasm reasm; /* a fragmented entry coming in (replica) */
+	uint8_t *reasm_buf;
 	struct tern_log_entry *ents; /* append staging */
 
 	struct tern_node_stats stats;
@@ -169,6 +171,8 @@ tern_node_opts_init(struct tern_node_opts *o, size_t size)
 	o->window_entries = 65536;
 	o->window_bytes = 32U << 20;
 	o->syncup_ns = 20000000ULL;
+	o->max_entry = 1U << 20;
+	o->inflight_bytes = 2U << 20;
 }
 
 /* ---- small helpers ---- */
@@ -285,6 +289,28 @@ win_put(struct window *w, const struct tern_log_entry *e, uint16_t flags)
 		memcpy(w->data + w->head, e->data, len);
 	w->head += len;
 	w->last = e->vlsn;
+}
+
+/*
+ * Payload bytes of VLSNs [@a, @b] as far as the window holds them (older ones count as
+ * nothing: bounded by the credit anyway).
+ */
+static uint64_t
+win_span(const struct window *w, uint64_t a, uint64_t b)
+{
+	const struct win_ent *x, *y;
+
+	if (a < w->first)
+		a = w->first;
+	if (b > w->last)
+		b = w->last;
+	if (a > b)
+		return 0;
+	x = &w->ent[a & w->mask];
+	y = &w->ent[b & w->mask];
+	if (y->off >= x->off)
+		return (uint64_t)y->off + y->len - x->off;
+	return (uint64_t)w->bytes - x->off + y->off + y->len;
 }
 
 /* Drop entries after @vlsn (the log rewound). */
@@ -749,6 +775,37 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 	return taken;
 }
 
+/* Send entry @e, too large for one frame, as ENTRY_FRAGMENT frames (DESIGN.md 3). */
+static unsigned int
+feed_fragments(struct tern_node *n, struct tern_feeder *f, int fi, const struct tern_wire_entry *e)
+{
+	unsigned int frames = 0;
+
+	uint32_t piece = tx_cap(n) - TERN_WIRE_FRAGMENT_HDR_LEN;
+	struct tern_wire_fragment fr = {
+		.vlsn = e->vlsn,
+		.term = e->term,
+		.txn_id = e->txn_id,
+		.timestamp_ns = e->timestamp_ns,
+		.type = e->type,
+		.flags = e->flags,
+		.total_len = e->len,
+	};
+
+	for (uint32_t off = 0; off < e->len; off += piece) {
+		uint8_t *buf = tx_begin(n);
+
+		fr.offset = off;
+		fr.len = TERN_MIN(piece, e->len - off);
+		fr.data = (const uint8_t *)e->data + off;
+		tx_commit(n, TERN_WIRE_ENTRY_FRAGMENT, 0, f->replica,
+			  tern_wire_fragment_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), &fr), fi,
+			  e->vlsn);
+		frames++;
+	}
+	return frames;
+}
+
 /* Send what each feeder's window allows, as ENTRIES frames. */
 static int
 master_feed(struct tern_node *n)
@@ -770,6 +827,9 @@ master_feed(struct tern_node *n)
 
 			if (!f->started || !tern_feeder_next(f, last, n->now, &first, &lim))
 				break;
+			if (win_span(&n->win, f->received_vlsn + 1, first - 1) >=
+			    n->o.inflight_bytes)
+				break; /* enough bytes on their way (the credit counts entries) */
 			buf = tx_begin(n);
 			if (tern_wire_entries_begin(&enc, buf + TERN_WIRE_HDR_LEN, tx_cap(n),
 						    n->commit_vlsn) != 0)
@@ -783,11 +843,20 @@ master_feed(struct tern_node *n)
 				if (tern_wire_entries_add(&enc, &e) != 0)
 					break;
 			}
+			if (v == first && v <= lim && entry_get(n, v, &e) == 0 &&
+			    ((v >= n->win.first && v <= n->win.last) || v <= readable)) {
+				/* An entry larger than a frame goes as fragments. */
+				frames += feed_fragments(n, f, (int)fi, &e);
+				tern_feeder_sent(f, v, n->now);
+				v++;
+				goto sent;
+			}
 			if (v == first)
 				break;
 			len = tern_wire_entries_finish(&enc);
 			tx_commit(n, TERN_WIRE_ENTRIES, 0, f->replica, len, (int)fi, first);
 			tern_feeder_sent(f, v - 1, n->now);
+sent:
 			if (v - 1 > n->sent_high) {
 				n->sent_high = v - 1;
 				stamp_push(&n->st_sent, v - 1, n->now);
@@ -1076,6 +1145,51 @@ replica_entries(struct tern_node *n, struct tern_wire_entries *it)
 	}
 }
 
+/* A piece of an entry larger than a frame: reassemble, then append it whole. */
+static void
+replica_fragment(struct tern_node *n, const struct tern_wire_fragment *f)
+{
+	struct tern_log_entry le;
+	struct tern_wire_entry e;
+	enum tern_wire_rej why;
+	int rc;
+
+	if (f->vlsn != n->rs.next_vlsn) {
+		/* A duplicate (ack so the feeder moves on) or past a gap (NAK it). */
+		tern_rstream_on_entries(&n->rs, f->vlsn, f->vlsn, n->rs.commit_vlsn, n->now);
+		return;
+	}
+	switch (tern_wire_reasm_add(&n->reasm, f, n->rs.next_vlsn, &e, &why)) {
+	case TERN_WIRE_REASM_COMPLETE:
+		break;
+	case TERN_WIRE_REASM_REJECTED:
+		tern_wire_count(&n->wctx, why);
+		return;
+	default:
+		return;
+	}
+	if (tern_rstream_on_entries(&n->rs, e.vlsn, e.vlsn, n->rs.commit_vlsn, n->now) != e.vlsn ||
+	    tern_log_error(n->log) != 0)
+		return;
+	le.vlsn = e.vlsn;
+	le.term = e.term;
+	le.txn_id = e.txn_id;
+	le.timestamp_ns = e.timestamp_ns;
+	le.lsn = 0;
+	le.type = e.type;
+	le.len = e.len;
+	le.data = e.data;
+	rc = tern_log_append(n->log, &le, 1,
+			     (e.flags & ENTRY_F_SYNC_MASK) <= TERN_LOG_NO_SYNC
+				     ? (enum tern_log_sync)(e.flags & ENTRY_F_SYNC_MASK)
+				     : TERN_LOG_SYNC);
+	if (rc == 1) {
+		tern_rstream_appended(&n->rs, e.vlsn);
+		n->stats.entries_appended++;
+	}
+	tern_wire_reasm_reset(&n->reasm);
+}
+
 static void
 replica_rx(struct tern_node *n, const struct tern_wire_hdr *h, const struct tern_wire_msg *m)
 {
@@ -1117,6 +1231,9 @@ replica_rx(struct tern_node *n, const struct tern_wire_hdr *h, const struct tern
 		replica_entries(n, &it);
 		break;
 	}
+	case TERN_WIRE_ENTRY_FRAGMENT:
+		replica_fragment(n, &m->u.fragment);
+		break;
 	case TERN_WIRE_HEARTBEAT: {
 		struct tern_wire_heartbeat_reply r = {
 			.echo_timestamp_ns = m->u.heartbeat.timestamp_ns,
@@ -1273,7 +1390,8 @@ check_opts(const struct tern_node_opts *o)
 	if (o == NULL || o->opts_size < sizeof(*o) || o->net == NULL || o->members == NULL ||
 	    o->n_members == 0 || o->n_members > TERN_NET_PEERS_MAX + 1 || o->log.io == NULL)
 		return -EINVAL;
-	if (o->mtu < 512 || o->mtu > TERN_WIRE_DGRAM_MAX || o->max_pending == 0)
+	if (o->mtu < 512 || o->mtu > TERN_WIRE_DGRAM_MAX || o->max_pending == 0 ||
+	    o->max_entry == 0 || o->max_entry > TERN_WIRE_ENTRY_MAX)
 		return -EINVAL;
 	for (unsigned int i = 0; i < o->n_members; i++) {
 		if (o->members[i].id > TERN_WIRE_NODE_MAX)
@@ -1324,9 +1442,9 @@ tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node
 	n->feeders = tern_calloc(n->n_members, sizeof(*n->feeders));
 	n->pend = tern_calloc(o->max_pending, sizeof(*n->pend));
 	n->tx_buf = tern_malloc((size_t)TERN_NET_BURST * o->mtu);
-	n->scratch_cap = o->mtu - TERN_WIRE_HDR_LEN - TERN_WIRE_ENTRIES_HDR_LEN -
-			 TERN_WIRE_ENTRY_HDR_LEN;
+	n->scratch_cap = o->max_entry;
 	n->scratch = tern_malloc(n->scratch_cap);
+	n->reasm_buf = tern_malloc(n->scratch_cap);
 	n->ents = tern_calloc(DONE_BATCH, sizeof(*n->ents));
 	while (went < o->window_entries && went < (1U << 30))
 		went <<= 1;
@@ -1335,10 +1453,12 @@ tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node
 	n->win.bytes = o->window_bytes;
 	n->win.data = o->window_bytes > 0 ? tern_malloc(o->window_bytes) : NULL;
 	if (n->feeders == NULL || n->pend == NULL || n->tx_buf == NULL || n->scratch == NULL ||
+	    n->reasm_buf == NULL ||
 	    n->ents == NULL || n->win.ent == NULL || (o->window_bytes > 0 && n->win.data == NULL)) {
 		rc = -ENOMEM;
 		goto fail;
 	}
+	tern_wire_reasm_init(&n->reasm, n->reasm_buf, n->scratch_cap);
 	for (uint32_t i = 0; i < o->max_pending; i++)
 		n->pend[i].next = i + 1 < o->max_pending ? i + 1 : NONE32;
 	n->pend_free = 0;
@@ -1379,6 +1499,7 @@ fail:
 	tern_free(n->win.data);
 	tern_free(n->win.ent);
 	tern_free(n->ents);
+	tern_free(n->reasm_buf);
 	tern_free(n->scratch);
 	tern_free(n->tx_buf);
 	tern_free(n->pend);
@@ -1402,6 +1523,7 @@ tern_node_close(struct tern_node *n)
 	tern_free(n->win.data);
 	tern_free(n->win.ent);
 	tern_free(n->ents);
+	tern_free(n->reasm_buf);
 	tern_free(n->scratch);
 	tern_free(n->tx_buf);
 	tern_free(n->pend);

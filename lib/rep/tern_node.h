@@ -84,7 +84,8 @@ struct tern_commit {
  * the log and keeps replicating, as in JE); -TERN_ENOTMASTER (this node is not the master:
  * @c master names the master when known, else TERN_WIRE_NODE_ALL); the log's error when
  * the master could not make it durable locally (-EIO, -ENOSPC, -TERN_ELOGRO);
- * -TERN_ECLOSED when the node closed first; -E2BIG for a payload over the log's limit.
+ * -TERN_ECLOSED when the node closed first; -E2BIG for a payload over max_entry or the
+ * log's buffer; -EINVAL for a bad durability or a type below TERN_LOG_TYPE_USER.
  * The stage timestamps (the now_ns of the call that saw each stage) give the breakdown.
  */
 struct tern_commit_done {
@@ -120,13 +121,17 @@ struct tern_node_opts {
 	struct tern_log_opts log; /**< the log to open (io, sizes); on_event is the node's */
 	struct tern_net *net;   /**< not owned; opened with the members as peers */
 	uint16_t queue;         /**< the net queue this node polls */
-	uint32_t mtu;           /**< largest datagram to send (default 8192) */
+	uint32_t mtu;           /**< largest datagram to send (default 8192, >= 512) */
 	struct tern_durability durability; /**< default: SYNC, NO_SYNC, SIMPLE_MAJORITY */
 	uint64_t ack_timeout_ns;    /**< default commit ack timeout (default 5 s) */
 	uint32_t max_pending;       /**< commits in flight at most (default 4096) */
 	uint32_t window_entries;    /**< master's in-memory window, entries (default 65536) */
 	uint32_t window_bytes;      /**< and bytes (default 32 MiB) */
 	uint64_t syncup_ns;         /**< resend a syncup request after this (default 20 ms) */
+	uint32_t max_entry;         /**< largest payload (default 1 MiB); entries larger
+					 than a frame travel as ENTRY_FRAGMENTs */
+	uint32_t inflight_bytes;    /**< payload bytes in flight per replica at most, on
+					 top of the feeder's window in entries (default 2 MiB) */
 	struct tern_feeder_opts feeder;
 	struct tern_rstream_opts rstream;
 	tern_node_done_fn on_done;
