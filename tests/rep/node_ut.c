@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/rep's node (tern_node.h): small deterministic groups over drivers/net/sim and
+ * drivers/io/mem, in virtual time, one behaviour per test. tests/sim runs the same nodes
+ * under seeded faults.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <tern_common.h>
+#include <tern_errno.h>
+#include <tern_feed.h>
+#include <tern_io_mem.h>
+#include <tern_log.h>
+#include <tern_net.h>
+#include <tern_net_sim.h>
+#include <tern_node.h>
+#include <tern_time.h>
+#include <tern_wire.h>
+#include <tern_wire_msgs.h>
+
+#include "ut.h"
+
+#define FX_NODES 3
+#define FX_COMMITS 2048
+#define FX_MASTER 1
+#define FX_STEP_NS (100 * TERN_NS_PER_US)
+
+struct fx_node {
+	uint16_t id;
+	struct tern_io *io;
+	struct tern_net *net;
+	struct tern_node *node;
+	enum tern_node_state state;
+	uint16_t master;
+	uint64_t term;
+	unsigned int state_calls;
+};
+
+struct fx {
+	struct tern_net_sim_world *w;
+	struct fx_node n[FX_NODES];
+	struct tern_node_member members[FX_NODES];
+	uint64_t now;
+	uint64_t ack_timeout;
+	/* completions, by cookie (commit id) */
+	unsigned int done_count[FX_COMMITS];
+	struct tern_commit_done done[FX_COMMITS];
+	unsigned int n_done;
+	uint64_t next_id;
+};
+
+static struct fx fx;
+
+static void
+fx_on_done(void *arg, const struct tern_commit_done *d, unsigned int n)
+{
+	unsigned int i;
+
+	(void)arg;
+	for (i = 0; i < n; i++) {
+		uint64_t id = (uint64_t)(uintptr_t)d[i].cookie;
+
+		TERN_CU_ASSERT_FATAL(id < FX_COMMITS);
+		fx.done_count[id]++;
+		fx.done[id] = d[i];
+		fx.n_done++;
+	}
+}
+
+static void
+fx_on_state(void *arg, enum tern_node_state st, uint16_t master, uint64_t term)
+{
+	struct fx_node *fn = arg;
+
+	fn->state = st;
+	fn->master = master;
+	fn->term = term;
+	fn->state_calls++;
+}
+
+static void
+fx_attach(struct fx_node *fn)
+{
+	struct tern_net_peer peers[FX_NODES];
+	struct tern_net_opts o;
+	unsigned int i, k = 0;
+
+	memset(peers, 0, sizeof(peers));
+	for (i = 0; i < FX_NODES; i++)
+		if (fx.n[i].id != fn->id)
+			peers[k++].node_id = fx.n[i].id;
+	tern_net_opts_init(&o, sizeof(o));
+	o.self.node_id = fn->id;
+	o.peers = peers;
+	o.n_peers = k;
+	UT_EQ_INT(tern_net_sim_attach(fx.w, &o, &fn->net), 0);
+	TERN_CU_ASSERT_FATAL(fn->net != NULL);
+}
+
+static void
+fx_node_opts(struct fx_node *fn, struct tern_node_opts *o)
+{
+	tern_node_opts_init(o, sizeof(*o));
+	o->group_id = 42;
+	o->self = fn->id;
+	o->members = fx.members;
+	o->n_members = FX_NODES;
+	o->master = FX_MASTER;
+	tern_log_opts_init(&o->log, sizeof(o->log));
+	o->log.io = fn->io;
+	o->log.segment_size = 64 << 10;
+	o->log.batch_bytes = 16 << 10;
+	o->net = fn->net;
+	o->ack_timeout_ns = fx.ack_timeout;
+	o->max_pending = 512;
+	o->window_entries = 256;
+	o->window_bytes = 1 << 20;
+	o->on_done = fx_on_done;
+	o->on_state = fx_on_state;
+	o->arg = fn;
+}
+
+static int
+fx_start(struct fx_node *fn)
+{
+	struct tern_node_opts o;
+	int rc;
+
+	fx_attach(fn);
+	fx_node_opts(fn, &o);
+	rc = tern_node_open(&o, fx.now, &fn->node);
+	if (rc != 0)
+		ut_note("tern_node_open(%u): %s", fn->id, tern_strerror(rc));
+	return rc;
+}
+
+/* A group of three electable nodes, node 1 the master, all started. */
+static void
+fx_setup(uint64_t ack_timeout)
+{
+	struct tern_net_sim_opts wo;
+	unsigned int i;
+
+	memset(&fx, 0, sizeof(fx));
+	fx.ack_timeout = ack_timeout;
+	tern_net_sim_opts_init(&wo, sizeof(wo));
+	wo.seed = 7;
+	UT_EQ_INT(tern_net_sim_world_create(&wo, &fx.w), 0);
+	TERN_CU_ASSERT_FATAL(fx.w != NULL);
+	for (i = 0; i < FX_NODES; i++) {
+		struct tern_io_mem_opts mo;
+
+		fx.n[i].id = (uint16_t)(i + 1);
+		fx.members[i].id = fx.n[i].id;
+		fx.members[i].type = TERN_WIRE_NODE_ELECTABLE;
+		tern_io_mem_opts_init(&mo, sizeof(mo));
+		mo.seed = i + 1;
+		UT_EQ_INT(tern_io_mem_create(&mo, &fx.n[i].io), 0);
+	}
+	for (i = 0; i < FX_NODES; i++)
+		TERN_CU_ASSERT_FATAL(fx_start(&fx.n[i]) == 0);
+}
+
+static void
+fx_stop(struct fx_node *fn)
+{
+	if (fn->node != NULL)
+		tern_node_close(fn->node);
+	tern_net_close(fn->net);
+	fn->node = NULL;
+	fn->net = NULL;
+}
+
+static void
+fx_teardown(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < FX_NODES; i++)
+		fx_stop(&fx.n[i]);
+	for (i = 0; i < FX_NODES; i++)
+		tern_io_destroy(fx.n[i].io);
+	tern_net_sim_world_destroy(fx.w);
+}
+
+/* Poll every live node until idle, then move virtual time to the next event. */
+static void
+fx_step(void)
+{
+	uint64_t next = fx.now + FX_STEP_NS, due;
+	int round, i;
+
+	for (round = 0; round < 64; round++) {
+		int busy = 0;
+
+		for (i = 0; i < FX_NODES; i++)
+			if (fx.n[i].node != NULL)
+				busy |= tern_node_poll(fx.n[i].node, fx.now);
+		if (!busy)
+			break;
+	}
+	due = tern_net_sim_next_due(fx.w);
+	if (due > fx.now && due < next)
+		next = due;
+	tern_net_sim_advance(fx.w, next);
+	fx.now = next;
+}
+
+static void
+fx_run_ns(uint64_t ns)
+{
+	uint64_t end = fx.now + ns;
+
+	while (fx.now < end)
+		fx_step();
+}
+
+/* Step until @p cond holds or @p limit_ns of virtual time passed. */
+#define FX_UNTIL(cond, limit_ns)                                                           \
+	do {                                                                               \
+		uint64_t fx_end_ = fx.now + (limit_ns);                                    \
+		while (!(cond) && fx.now < fx_end_)                                        \
+			fx_step();                                                         \
+	} while (0)
+
+static uint32_t
+fx_len(uint64_t id)
+{
+	return 8 + (uint32_t)((id * 37) % 200);
+}
+
+static void
+fx_payload(uint64_t id, uint8_t *buf)
+{
+	uint32_t i, len = fx_len(id);
+
+	memcpy(buf, &id, 8);
+	for (i = 8; i < len; i++)
+		buf[i] = (uint8_t)(id * 13 + i);
+}
+
+/*
+ * Submit one commit (id fx.next_id) to @p fn with @p dur, polling through back-pressure.
+ * @return its id.
+ */
+static uint64_t
+fx_commit(struct fx_node *fn, uint8_t local, uint8_t replica, uint8_t ack)
+{
+	uint8_t buf[256];
+	struct tern_commit c;
+	uint64_t id = fx.next_id++;
+	int spins = 0;
+
+	TERN_CU_ASSERT_FATAL(id < FX_COMMITS);
+	memset(&c, 0, sizeof(c));
+	fx_payload(id, buf);
+	c.data = buf;
+	c.len = fx_len(id);
+	c.type = TERN_LOG_TYPE_USER;
+	c.txn_id = id;
+	c.timestamp_ns = id;
+	c.dur.local_sync = local;
+	c.dur.replica_sync = replica;
+	c.dur.ack_policy = ack;
+	c.cookie = (void *)(uintptr_t)id;
+	while (tern_node_commit(fn->node, &c, 1, fx.now) == 0) {
+		fx_step();
+		TERN_CU_ASSERT_FATAL(++spins < 100000);
+	}
+	return id;
+}
+
+static uint64_t
+fx_commit_dflt(struct fx_node *fn)
+{
+	return fx_commit(fn, TERN_LOG_SYNC, TERN_LOG_SYNC, TERN_ACK_SIMPLE_MAJORITY);
+}
+
+/* Read every entry of @p a's and @p b's logs and compare them. @return entries compared. */
+static uint64_t
+fx_logs_equal(struct fx_node *a, struct fx_node *b)
+{
+	uint8_t b1[256], b2[256];
+	struct tern_log *la = tern_node_log(a->node), *lb = tern_node_log(b->node);
+	uint64_t v, n = 0;
+
+	UT_EQ_INT(tern_log_last_vlsn(la), tern_log_last_vlsn(lb));
+	for (v = 1; v <= tern_log_last_vlsn(la) && v <= tern_log_last_vlsn(lb); v++) {
+		struct tern_log_entry e1, e2;
+
+		UT_EQ_INT(tern_log_read(la, v, &e1, b1, sizeof(b1)), 0);
+		UT_EQ_INT(tern_log_read(lb, v, &e2, b2, sizeof(b2)), 0);
+		if (e1.term != e2.term || e1.len != e2.len || memcmp(b1, b2, e1.len) != 0) {
+			ut_note("nodes %u and %u differ at vlsn %" PRIu64, a->id, b->id, v);
+			CU_FAIL("logs differ");
+			return n;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* Kill @p fn like a power cut: its link dies, unsynced writes vanish, the node closes. */
+static void
+fx_crash(struct fx_node *fn)
+{
+	tern_net_sim_kill(fx.w, fn->id);
+	tern_io_mem_crash(fn->io, TERN_IO_MEM_CRASH_CLEAN);
+	fx_stop(fn);
+}
+
+/* ---- tests ---- */
+
+static void
+node_state_listener_gets_the_first_state_at_open(void)
+{
+	fx_setup(50 * TERN_NS_PER_MS);
+	CU_ASSERT(fx.n[0].state_calls >= 1);
+	UT_EQ_INT(fx.n[0].state, TERN_NODE_MASTER);
+	UT_EQ_INT(fx.n[0].master, FX_MASTER);
+	UT_EQ_INT(tern_node_state(fx.n[0].node), TERN_NODE_MASTER);
+	UT_EQ_INT(tern_node_master(fx.n[1].node), FX_MASTER);
+	CU_ASSERT(fx.n[1].state == TERN_NODE_UNKNOWN || fx.n[1].state == TERN_NODE_REPLICA);
+	fx_teardown();
+}
+
+static void
+node_open_refuses_a_self_or_master_that_is_not_a_member(void)
+{
+	struct tern_node_opts o;
+	struct tern_node *n = NULL;
+	struct fx_node *fn;
+
+	fx_setup(50 * TERN_NS_PER_MS);
+	fn = &fx.n[2];
+	fx_stop(fn);
+	fx_attach(fn);
+	fx_node_opts(fn, &o);
+	o.self = 9;
+	UT_EQ_INT(tern_node_open(&o, fx.now, &n), -EINVAL);
+	CU_ASSERT(n == NULL);
+	fx_node_opts(fn, &o);
+	o.master = 9;
+	UT_EQ_INT(tern_node_open(&o, fx.now, &n), -EINVAL);
+	CU_ASSERT(n == NULL);
+	tern_node_close(NULL);
+	fx_teardown();
+}
+
+static void
+node_three_nodes_commit_1000_all_succeed_and_logs_are_identical(void)
+{
+	struct tern_node_stats st;
+	uint64_t id;
+
+	fx_setup(TERN_NS_PER_S);
+	for (id = 0; id < 1000; id++) {
+		fx_commit_dflt(&fx.n[0]);
+		if (id % 16 == 15)
+			fx_step();
+	}
+	FX_UNTIL(fx.n_done == 1000, TERN_NS_PER_S);
+	UT_EQ_INT(fx.n_done, 1000);
+	for (id = 0; id < 1000; id++) {
+		UT_EQ_INT(fx.done_count[id], 1);
+		UT_EQ_INT(fx.done[id].err, 0);
+		UT_EQ_INT(fx.done[id].vlsn, id + 1); /* submitted in order: VLSNs in order */
+		CU_ASSERT(fx.done[id].t_done_ns >= fx.done[id].t_submit_ns);
+	}
+	/* Let the replicas make everything durable, then compare entry for entry. */
+	FX_UNTIL(tern_log_durable_vlsn(tern_node_log(fx.n[1].node)) == 1000 &&
+			 tern_log_durable_vlsn(tern_node_log(fx.n[2].node)) == 1000,
+		 TERN_NS_PER_S);
+	UT_EQ_INT(tern_log_last_vlsn(tern_node_log(fx.n[0].node)), 1000);
+	UT_EQ_INT(fx_logs_equal(&fx.n[0], &fx.n[1]), 1000);
+	UT_EQ_INT(fx_logs_equal(&fx.n[0], &fx.n[2]), 1000);
+	UT_EQ_INT(fx.n[1].state, TERN_NODE_REPLICA);
+	UT_EQ_INT(fx.n[2].state, TERN_NODE_REPLICA);
+	UT_EQ_INT(tern_node_commit_vlsn(fx.n[0].node), 1000);
+	tern_node_stats_get(fx.n[0].node, &st);
+	UT_EQ_INT(st.commits, 1000);
+	UT_EQ_INT(st.commits_ok, 1000);
+	UT_EQ_INT(st.commits_failed, 0);
+	UT_EQ_INT(st.pending, 0);
+	fx_teardown();
+}
+
+static void
+node_non_master_refuses_a_commit_naming_the_master(void)
+{
+	uint64_t id;
+	unsigned int i;
+
+	fx_setup(50 * TERN_NS_PER_MS);
+	id = fx_commit_dflt(&fx.n[0]);
+	FX_UNTIL(fx.n[1].state == TERN_NODE_REPLICA && fx.n[2].state == TERN_NODE_REPLICA &&
+			 fx.done_count[id] == 1,
+		 100 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done[id].err, 0);
+	for (i = 1; i < FX_NODES; i++) {
+		id = fx_commit_dflt(&fx.n[i]);
+		/* Refused at once, from inside tern_node_commit(). */
+		UT_EQ_INT(fx.done_count[id], 1);
+		UT_EQ_INT(fx.done[id].err, -TERN_ENOTMASTER);
+		UT_EQ_INT(fx.done[id].master, FX_MASTER);
+		UT_EQ_INT(fx.done[id].vlsn, 0);
+	}
+	fx_run_ns(10 * TERN_NS_PER_MS);
+	/* Nothing of them reached a log. */
+	UT_EQ_INT(tern_log_last_vlsn(tern_node_log(fx.n[0].node)), 1);
+	UT_EQ_INT(tern_log_last_vlsn(tern_node_log(fx.n[1].node)), 1);
+	fx_teardown();
+}
+
+static void
+node_ack_all_fails_with_eacks_after_the_timeout_while_majority_succeeds(void)
+{
+	uint64_t timeout = 20 * TERN_NS_PER_MS, all, maj, t0;
+
+	fx_setup(timeout);
+	fx_commit_dflt(&fx.n[0]);
+	FX_UNTIL(fx.n_done == 1, 100 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done[0].err, 0);
+	fx_crash(&fx.n[2]);
+	t0 = fx.now;
+	all = fx_commit(&fx.n[0], TERN_LOG_SYNC, TERN_LOG_SYNC, TERN_ACK_ALL);
+	maj = fx_commit(&fx.n[0], TERN_LOG_SYNC, TERN_LOG_SYNC, TERN_ACK_SIMPLE_MAJORITY);
+	/* SIMPLE_MAJORITY holds with node 2 alone, long before the timeout. */
+	FX_UNTIL(fx.done_count[maj] == 1, timeout / 2);
+	UT_EQ_INT(fx.done_count[maj], 1);
+	UT_EQ_INT(fx.done[maj].err, 0);
+	UT_EQ_INT(fx.done_count[all], 0);
+	/* ALL cannot: -TERN_EACKS once the timeout passed, not before. */
+	FX_UNTIL(fx.done_count[all] == 1, 2 * timeout);
+	UT_EQ_INT(fx.done_count[all], 1);
+	UT_EQ_INT(fx.done[all].err, -TERN_EACKS);
+	UT_EQ_INT(fx.done[all].acks_needed, 2);
+	UT_EQ_INT(fx.done[all].acks_received, 1);
+	CU_ASSERT(fx.done[all].vlsn != 0);
+	CU_ASSERT(fx.now - t0 >= timeout);
+	CU_ASSERT(fx.done[all].t_done_ns >= fx.done[all].t_submit_ns + timeout);
+	/* The entry stays in the log (JE's InsufficientAcksException). */
+	CU_ASSERT(tern_log_last_vlsn(tern_node_log(fx.n[0].node)) >= fx.done[all].vlsn);
+	/* And majority commits keep succeeding. */
+	maj = fx_commit_dflt(&fx.n[0]);
+	FX_UNTIL(fx.done_count[maj] == 1, timeout / 2);
+	UT_EQ_INT(fx.done[maj].err, 0);
+	fx_teardown();
+}
+
+static void
+node_restarted_replica_catches_up_from_its_log_end(void)
+{
+	struct tern_node_stats st;
+	struct fx_node *r = &fx.n[2];
+	uint64_t id, before, open_last;
+
+	fx_setup(TERN_NS_PER_S);
+	for (id = 0; id < 200; id++)
+		fx_commit_dflt(&fx.n[0]);
+	FX_UNTIL(fx.n_done == 200 && tern_log_durable_vlsn(tern_node_log(r->node)) == 200,
+		 TERN_NS_PER_S);
+	before = tern_log_durable_vlsn(tern_node_log(r->node));
+	UT_EQ_INT(before, 200);
+	fx_crash(r);
+	for (id = 0; id < 300; id++)
+		fx_commit_dflt(&fx.n[0]);
+	FX_UNTIL(fx.n_done == 500, TERN_NS_PER_S);
+	UT_EQ_INT(fx.n_done, 500);
+	/* Restart on the same disk: it keeps its 200 entries and streams only the rest. */
+	TERN_CU_ASSERT_FATAL(fx_start(r) == 0);
+	open_last = tern_log_last_vlsn(tern_node_log(r->node));
+	UT_EQ_INT(open_last, 200);
+	FX_UNTIL(tern_log_durable_vlsn(tern_node_log(r->node)) == 500, TERN_NS_PER_S);
+	UT_EQ_INT(tern_log_durable_vlsn(tern_node_log(r->node)), 500);
+	UT_EQ_INT(r->state, TERN_NODE_REPLICA);
+	tern_node_stats_get(r->node, &st);
+	UT_EQ_INT(st.syncups, 1);
+	UT_EQ_INT(st.truncated, 0);
+	UT_EQ_INT(st.entries_appended, 300); /* not 500: never from VLSN 0 */
+	UT_EQ_INT(fx_logs_equal(&fx.n[0], r), 500);
+	fx_teardown();
+}
+
+static void
+node_local_log_write_failure_fails_the_commit_with_the_log_error(void)
+{
+	struct fx_node *m = &fx.n[0];
+	uint64_t ok, bad;
+
+	fx_setup(50 * TERN_NS_PER_MS);
+	ok = fx_commit_dflt(m);
+	FX_UNTIL(fx.done_count[ok] == 1, 50 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done[ok].err, 0);
+	/* The next write fails: the log turns read-only, the commit fails with its error. */
+	tern_io_mem_fault(m->io, TERN_IO_MEM_OP_WRITE, 0, 0, -EIO);
+	bad = fx_commit_dflt(m);
+	FX_UNTIL(fx.done_count[bad] == 1, 100 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done_count[bad], 1);
+	CU_ASSERT(fx.done[bad].err == -EIO || fx.done[bad].err == -TERN_ELOGRO);
+	CU_ASSERT(tern_log_error(tern_node_log(m->node)) != 0);
+	/* Later commits get the read-only log's error at once. */
+	bad = fx_commit_dflt(m);
+	FX_UNTIL(fx.done_count[bad] == 1, 10 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done_count[bad], 1);
+	CU_ASSERT(fx.done[bad].err == -EIO || fx.done[bad].err == -TERN_ELOGRO);
+	UT_EQ_INT(fx.done_count[ok], 1);
+	tern_io_mem_fault(m->io, TERN_IO_MEM_OP_WRITE, 0, 0, 0);
+	tern_node_close(m->node);
+	m->node = NULL;
+	fx_teardown();
+}
+
+static void
+node_pending_commits_complete_with_eclosed_at_close(void)
+{
+	struct fx_node *m = &fx.n[0];
+	uint64_t id, first;
+
+	fx_setup(10 * TERN_NS_PER_S);
+	fx_crash(&fx.n[1]);
+	fx_crash(&fx.n[2]);
+	first = fx.next_id;
+	for (id = 0; id < 10; id++)
+		fx_commit(m, TERN_LOG_SYNC, TERN_LOG_SYNC, TERN_ACK_ALL);
+	fx_run_ns(5 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.n_done, 0); /* no replica: nothing can complete before the timeout */
+	UT_EQ_INT(tern_node_close(m->node), 0);
+	m->node = NULL;
+	UT_EQ_INT(fx.n_done, 10);
+	for (id = first; id < first + 10; id++) {
+		UT_EQ_INT(fx.done_count[id], 1);
+		UT_EQ_INT(fx.done[id].err, -TERN_ECLOSED);
+	}
+	fx_teardown();
+}
+
+static void
+node_restarted_master_takes_a_higher_term_and_replicas_follow(void)
+{
+	struct fx_node *m = &fx.n[0];
+	uint64_t id;
+
+	fx_setup(TERN_NS_PER_S);
+	for (id = 0; id < 50; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 50, TERN_NS_PER_S);
+	UT_EQ_INT(tern_node_term(m->node), 1);
+	fx_crash(m);
+	UT_EQ_INT(fx.n_done, 50);
+	fx_run_ns(5 * TERN_NS_PER_MS);
+	TERN_CU_ASSERT_FATAL(fx_start(m) == 0);
+	UT_EQ_INT(tern_node_term(m->node), 2); /* its log's last term + 1 */
+	UT_EQ_INT(m->state, TERN_NODE_MASTER);
+	UT_EQ_INT(m->term, 2);
+	for (id = 0; id < 50; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 100 && fx.n[1].term == 2 && fx.n[2].term == 2 &&
+			 tern_log_durable_vlsn(tern_node_log(fx.n[1].node)) == 100 &&
+			 tern_log_durable_vlsn(tern_node_log(fx.n[2].node)) == 100,
+		 TERN_NS_PER_S);
+	for (id = 50; id < 100; id++)
+		UT_EQ_INT(fx.done[id].err, 0);
+	UT_EQ_INT(fx.n[1].state, TERN_NODE_REPLICA);
+	UT_EQ_INT(fx.n[1].term, 2);
+	UT_EQ_INT(fx_logs_equal(m, &fx.n[1]), 100);
+	UT_EQ_INT(fx_logs_equal(m, &fx.n[2]), 100);
+	fx_teardown();
+}
+
+int
+main(int argc, char **argv)
+{
+	CU_pSuite s;
+
+	CU_initialize_registry();
+	s = CU_add_suite("node", NULL, NULL);
+	CU_ADD_TEST(s, node_state_listener_gets_the_first_state_at_open);
+	CU_ADD_TEST(s, node_open_refuses_a_self_or_master_that_is_not_a_member);
+	CU_ADD_TEST(s, node_three_nodes_commit_1000_all_succeed_and_logs_are_identical);
+	CU_ADD_TEST(s, node_non_master_refuses_a_commit_naming_the_master);
+	CU_ADD_TEST(s, node_ack_all_fails_with_eacks_after_the_timeout_while_majority_succeeds);
+	CU_ADD_TEST(s, node_restarted_replica_catches_up_from_its_log_end);
+	CU_ADD_TEST(s, node_local_log_write_failure_fails_the_commit_with_the_log_error);
+	CU_ADD_TEST(s, node_pending_commits_complete_with_eclosed_at_close);
+	CU_ADD_TEST(s, node_restarted_master_takes_a_higher_term_and_replicas_follow);
+	return tern_ut_run(argc, argv);
+}
