@@ -865,7 +865,7 @@ sent:
 		}
 		if (tern_feeder_heartbeat_due(f, n->now)) {
 			struct tern_wire_heartbeat hb = {
-				.commit_vlsn = n->commit_vlsn,
+				.commit_vlsn = TERN_MIN(n->commit_vlsn, last),
 				.last_vlsn = last,
 				.timestamp_ns = n->now,
 				.seq = ++n->hb_seq,
@@ -914,9 +914,9 @@ master_syncup(struct tern_node *n, uint16_t src, const struct tern_wire_syncup_r
 	uint64_t first = tern_log_first_vlsn(n->log);
 	uint8_t *buf;
 
-	r.first_vlsn = first;
 	r.last_vlsn = tern_log_last_vlsn(n->log);
-	r.commit_vlsn = n->commit_vlsn;
+	r.first_vlsn = r.last_vlsn >= first ? first : 0; /* 0, 0: an empty log */
+	r.commit_vlsn = TERN_MIN(n->commit_vlsn, r.last_vlsn);
 	r.status = TERN_WIRE_SYNCUP_PROBE_OLDER;
 	if (f == NULL)
 		return;
@@ -1238,7 +1238,7 @@ replica_rx(struct tern_node *n, const struct tern_wire_hdr *h, const struct tern
 		struct tern_wire_heartbeat_reply r = {
 			.echo_timestamp_ns = m->u.heartbeat.timestamp_ns,
 			.received_vlsn = n->rs.next_vlsn - 1,
-			.durable_vlsn = n->rs.durable_vlsn,
+			.durable_vlsn = TERN_MIN(n->rs.durable_vlsn, n->rs.next_vlsn - 1),
 			.echo_seq = m->u.heartbeat.seq,
 		};
 		uint8_t *buf;
