@@ -1,30 +1,57 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# The one command a new user runs: install what Tern needs, build it, run the main job.
-# Until the replication group exists the main job is the log benchmark (a short run by
-# default); later issues replace it with a local group.
+# The one command a new user runs: install what Tern needs, build it, and run the main
+# job: a local replication group of three ternd processes over DPDK virtual devices
+# (a mesh of vhost/virtio-user links), with a live view of what it does.
 set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: tools/run.sh [--full] [--help]
+Usage: tools/run.sh [options]
 
 Installs the Debian packages Tern needs (tools/deps.sh), configures and builds build/
-with meson, then runs the main job: for now the log benchmark, `tools/bench.sh log
---quick`, which prints key=value lines.
+with meson, then starts a local replication group: three ternd processes (node 1 the
+master, nodes 2 and 3 electable replicas) linked by net_vhost/net_virtio_user pairs,
+--no-huge, adaptive polling. The master commits 100-byte entries for the run's length
+while a live view prints, once a second, each node's state, term, last and durable
+VLSN, the master's commits/s and commit latency, and each replica's lag. At the end
+one commit under ALL acknowledgements waits for every replica, the nodes close, and
+their logs are compared entry for entry.
 
-  --full   run the benchmark's full-length run instead of the short one
-  --help   show this text
+  --seconds N          length of the run (default 15)
+  --fabric F           vhost (default) or udp (the kernel-socket driver, no EAL)
+  --outstanding K      commits in flight on the master (default 32)
+  --durability L,R,A   local sync, replica sync, ack policy
+                       (default sync,no_sync,simple_majority)
+  --keep               keep the temporary folder (homes, logs, dumps) and say where
+  --help               show this text
 
 Environment: BUILD_DIR (default build) names the build folder.
 EOF
 }
 
-quick=(--quick)
+seconds=15
+fabric=vhost
+outstanding=32
+durability=sync,no_sync,simple_majority
+keep=0
 while (($# > 0)); do
     case $1 in
-    --full) quick=() ;;
+    --seconds | --fabric | --outstanding | --durability)
+        (($# >= 2)) || {
+            echo "tools/run.sh: $1 needs a value" >&2
+            exit 2
+        }
+        case $1 in
+        --seconds) seconds=$2 ;;
+        --fabric) fabric=$2 ;;
+        --outstanding) outstanding=$2 ;;
+        --durability) durability=$2 ;;
+        esac
+        shift
+        ;;
+    --keep) keep=1 ;;
     -h | --help)
         usage
         exit 0
@@ -37,17 +64,199 @@ while (($# > 0)); do
     esac
     shift
 done
+[[ $seconds =~ ^[0-9]+$ && $outstanding =~ ^[0-9]+$ ]] || {
+    echo "tools/run.sh: --seconds and --outstanding take numbers" >&2
+    exit 2
+}
+[[ $fabric == vhost || $fabric == udp ]] || {
+    echo "tools/run.sh: --fabric is vhost or udp" >&2
+    exit 2
+}
 
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 
 tools/deps.sh
 
-# Configure once; later runs only rebuild what changed (meson regenerates by itself when
-# a meson.build changes).
+# Configure once; later runs only rebuild what changed.
 if [[ ! -f $build/meson-private/coredata.dat ]]; then
     meson setup "$build" --buildtype=debugoptimized
 fi
 meson compile -C "$build"
 
-BUILD_DIR=$build exec tools/bench.sh log "${quick[@]}"
+ternd=$PWD/$build/apps/ternd
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tern-run.XXXXXX")
+tag="ternrun$$"
+declare -A pid_of=()
+
+# shellcheck disable=SC2317 # (called from the EXIT trap)
+cleanup() {
+    local n
+    for n in 1 2 3; do
+        exec {n}>&- 2>/dev/null || true
+    done
+    for n in "${!pid_of[@]}"; do
+        kill -9 "${pid_of[$n]}" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    rm -rf /var/run/dpdk/"$tag"-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/"$tag"-* 2>/dev/null || true
+    if ((keep)); then
+        echo "run: kept $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+trap 'echo; echo "run: interrupted"; exit 130' INT TERM
+
+say() {
+    printf 'run: %s\n' "$*"
+}
+
+die() {
+    say "error: $*"
+    for n in 1 2 3; do
+        [[ -f $tmp/$n.log ]] && {
+            echo "---- node $n"
+            tail -n 20 "$tmp/$n.log"
+        }
+    done
+    exit 1
+}
+
+# ---- the group: config, EAL arguments, processes ----
+
+udp_base=$((20000 + $$ % 20000))
+{
+    echo "# <id> <name> <type> <mac> <ipv4> <udp-port> <dpdk-port>"
+    for n in 1 2 3; do
+        if [[ $fabric == udp ]]; then
+            echo "$n node$n electable - 127.0.0.1 $((udp_base + n)) -"
+        else
+            echo "$n node$n electable - 10.77.1.$n 7410 -"
+        fi
+    done
+    echo "master 1"
+} >"$tmp/group.conf"
+
+declare -A eal=() ports=()
+if [[ $fabric == vhost ]]; then
+    # A mesh: for each pair the lower node id hosts the vhost side (FABRIC.md).
+    declare -A nports=([1]=0 [2]=0 [3]=0)
+    for pair in "1 2" "1 3" "2 3"; do
+        read -r a b <<<"$pair"
+        sock="$tmp/$a-$b.sock"
+        eal[$a]+=" --vdev=net_vhost${nports[$a]},iface=$sock"
+        ports[$a]+=" --port $b=net_vhost${nports[$a]}"
+        eal[$b]+=" --vdev=net_virtio_user${nports[$b]},path=$sock,queue_size=1024"
+        ports[$b]+=" --port $a=net_virtio_user${nports[$b]}"
+        nports[$a]=$((nports[$a] + 1))
+        nports[$b]=$((nports[$b] + 1))
+    done
+fi
+
+start() {
+    local n=$1 cmd=()
+    if [[ $fabric == vhost ]]; then
+        # shellcheck disable=SC2206
+        cmd=("$ternd" --no-huge -m 128 --no-pci --no-shconf "--file-prefix=$tag-$n"
+            '--lcores=0@(0-1),1@(0-1)' '--log-level=lib.eal:notice'
+            '--log-level=lib.vhost.*:notice' ${eal[$n]} -- --net dpdk ${ports[$n]})
+    else
+        cmd=("$ternd" --net udp)
+    fi
+    cmd+=(--group-id 7 --node "$n" --home "$tmp/h$n" --config "$tmp/group.conf"
+        --poll adaptive --durability "$durability" --commands --dump "$tmp/dump-$n.txt")
+    mkfifo "$tmp/cmd-$n"
+    "${cmd[@]}" <"$tmp/cmd-$n" >"$tmp/$n.log" 2>&1 &
+    pid_of[$n]=$!
+    # Keep the fifo open for writing on fd 10+n for the whole run.
+    eval "exec $((10 + n))>\"\$tmp/cmd-\$n\""
+}
+
+wait_for() {
+    local what=$1 secs=$2 i
+    shift 2
+    for ((i = 0; i < secs * 20; i++)); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    die "timed out waiting for $what"
+}
+
+# shellcheck disable=SC2317
+has() { grep -q -- "$2" "$tmp/$1.log"; }
+# shellcheck disable=SC2317
+count_ok() { (($(grep -c '^ok ' "$tmp/$1.log") >= $2)); }
+# shellcheck disable=SC2317
+sock_up() { [[ -S $1 ]]; }
+
+declare -A nok=([1]=0 [2]=0 [3]=0)
+# send NODE SECONDS LINE: a command to a node; wait for its answer (`ok ...`).
+send() {
+    local n=$1 secs=$2
+    shift 2
+    nok[$n]=$((nok[$n] + 1))
+    echo "$*" >&$((10 + n))
+    wait_for "node $n's answer to '$*'" "$secs" count_ok "$n" "${nok[$n]}"
+}
+
+# field NODE PREFIX KEY: KEY's value in the node's last line starting with PREFIX.
+field() {
+    grep "^$2 " "$tmp/$1.log" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$3=//p"
+}
+
+say "group of 3 over $fabric, durability $durability, $outstanding in flight, ${seconds}s"
+say "ternd: $ternd -- --help documents every option"
+start 1
+[[ $fabric == vhost ]] && wait_for "node 1's sockets" 15 sock_up "$tmp/1-3.sock"
+start 2
+[[ $fabric == vhost ]] && wait_for "node 2's socket" 15 sock_up "$tmp/2-3.sock"
+start 3
+wait_for "node 1 to be master" 20 has 1 '^state=MASTER'
+wait_for "node 2 to be a replica" 20 has 2 '^state=REPLICA'
+wait_for "node 3 to be a replica" 20 has 3 '^state=REPLICA'
+say "group up: node 1 MASTER, nodes 2 and 3 REPLICA"
+
+# ---- the live view ----
+
+printf '%-5s %-8s %-5s %-9s %-9s %-10s %-9s %-8s %-22s\n' \
+    time master term last durable commits/s p50_us p99_us "replica lag 2 / 3 (VLSNs)"
+chunk=2000
+t0=$SECONDS
+while ((SECONDS - t0 < seconds)); do
+    t1=$(date +%s%N)
+    send 1 120 "load $chunk $outstanding $durability"
+    t2=$(date +%s%N)
+    for n in 1 2 3; do send "$n" 10 stats; done
+    last=$(field 1 stats last_vlsn)
+    lag2=$((last - $(field 2 stats last_vlsn)))
+    lag3=$((last - $(field 3 stats last_vlsn)))
+    printf '%-5s %-8s %-5s %-9s %-9s %-10s %-9s %-8s %-22s\n' \
+        "$((SECONDS - t0))s" "$(field 1 stats state)" "$(field 1 stats term)" "$last" \
+        "$(field 1 stats durable_vlsn)" "$(field 1 load commits_per_s)" \
+        "$(field 1 load p50_us)" "$(field 1 load p99_us)" "$lag2 / $lag3"
+    failed=$(field 1 load failed)
+    ((failed == 0)) || say "warning: $failed commits failed (first error $(field 1 load first_err))"
+    # Aim each chunk at about half a second of commits.
+    ms=$(((t2 - t1) / 1000000 + 1))
+    chunk=$((chunk * 500 / ms))
+    ((chunk < 100)) && chunk=100
+    ((chunk > 200000)) && chunk=200000
+done
+
+# ---- the end: every replica caught up, clean close, logs compared ----
+
+send 1 60 "load 1 1 sync,sync,all 20000"
+[[ $(field 1 load ok) == 1 ]] || die "the final commit under ALL failed"
+for n in 3 2 1; do
+    echo quit >&$((10 + n))
+    wait "${pid_of[$n]}" || die "node $n exited with an error"
+    unset "pid_of[$n]"
+    grep '^ternd ' "$tmp/$n.log" | tail -n 1 | sed "s/^/run: node $n: /"
+done
+entries=$(wc -l <"$tmp/dump-1.txt")
+for n in 2 3; do
+    cmp -s "$tmp/dump-1.txt" "$tmp/dump-$n.txt" || die "node $n's log differs from the master's"
+done
+say "logs agree: $entries entries (VLSN, term, type, length, CRC32C) on 3 nodes"
