@@ -351,6 +351,25 @@ node_open_refuses_a_self_or_master_that_is_not_a_member(void)
 }
 
 static void
+node_replicas_sync_up_with_a_master_whose_log_is_empty(void)
+{
+	uint64_t id;
+
+	fx_setup(50 * TERN_NS_PER_MS);
+	/* No commit yet: the replicas' syncup requests meet an empty log (first 1, last 0). */
+	FX_UNTIL(fx.n[1].state == TERN_NODE_REPLICA && fx.n[2].state == TERN_NODE_REPLICA,
+		 100 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.n[1].state, TERN_NODE_REPLICA);
+	UT_EQ_INT(fx.n[2].state, TERN_NODE_REPLICA);
+	UT_EQ_INT(fx.n[1].term, 1);
+	id = fx_commit(&fx.n[0], TERN_LOG_SYNC, TERN_LOG_SYNC, TERN_ACK_ALL);
+	FX_UNTIL(fx.done_count[id] == 1, 50 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done[id].err, 0);
+	UT_EQ_INT(fx.done[id].vlsn, 1);
+	fx_teardown();
+}
+
+static void
 node_three_nodes_commit_1000_all_succeed_and_logs_are_identical(void)
 {
 	struct tern_node_stats st;
@@ -580,6 +599,7 @@ main(int argc, char **argv)
 	s = CU_add_suite("node", NULL, NULL);
 	CU_ADD_TEST(s, node_state_listener_gets_the_first_state_at_open);
 	CU_ADD_TEST(s, node_open_refuses_a_self_or_master_that_is_not_a_member);
+	CU_ADD_TEST(s, node_replicas_sync_up_with_a_master_whose_log_is_empty);
 	CU_ADD_TEST(s, node_three_nodes_commit_1000_all_succeed_and_logs_are_identical);
 	CU_ADD_TEST(s, node_non_master_refuses_a_commit_naming_the_master);
 	CU_ADD_TEST(s, node_ack_all_fails_with_eacks_after_the_timeout_while_majority_succeeds);
