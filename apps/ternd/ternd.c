@@ -92,6 +92,8 @@ static const char usage_text[] =
 	"At exit:\n"
 	"  --dump FILE           write the log, one entry per line: `vlsn term type len crc32c`\n"
 	"                        (of the payload), to FILE before closing\n"
+	"  --probe               only initialise the EAL and list the ethdev ports; exit 0\n"
+	"                        when there is one, 77 when there is none (for tests)\n"
 	"  --help                this text\n"
 	"\n"
 	"Diagnostics go through rte_log when the EAL is up: --log-level='tern.*:debug'.\n";
@@ -122,6 +124,7 @@ static struct {
 	uint32_t entry_size;
 	unsigned int outstanding;
 	bool commands;
+	bool probe;
 	const char *dump;
 	struct {
 		uint16_t id;
@@ -436,6 +439,10 @@ parse_args(int argc, char **argv)
 			args.commands = true;
 			continue;
 		}
+		if (strcmp(a, "--probe") == 0) {
+			args.probe = true;
+			return 0;
+		}
 		if (v == NULL) {
 			fprintf(stderr, PROG ": %s needs a value (try --help)\n", a);
 			return -1;
@@ -622,22 +629,25 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 				if (first_err == 0)
 					first_err = rc;
 			}
-			lat[done++] = d->t_done_ns - d->t_submit_ns;
+			/* A pass reads the clock once: a txn submitted during the pass that
+			 * completes it can look a little older than its submit stamp. */
+			lat[done++] = d->t_done_ns > d->t_submit_ns ? d->t_done_ns - d->t_submit_ns : 0;
+			/* Signed differences, for the same reason. */
 			if (d->t_assign_ns != 0)
-				s_queue += (double)(d->t_assign_ns - d->t_submit_ns);
+				s_queue += (double)(int64_t)(d->t_assign_ns - d->t_submit_ns);
 			if (d->t_local_ns != 0 && d->t_assign_ns != 0) {
-				s_local += (double)(d->t_local_ns - d->t_assign_ns);
+				s_local += (double)(int64_t)(d->t_local_ns - d->t_assign_ns);
 				n_local++;
 			}
 			if (d->t_sent_ns != 0 && d->t_assign_ns != 0) {
-				s_sent += (double)(d->t_sent_ns - d->t_assign_ns);
+				s_sent += (double)(int64_t)(d->t_sent_ns - d->t_assign_ns);
 				n_sent++;
 			}
 			if (d->t_acked_ns != 0 && d->t_sent_ns != 0) {
-				s_ack += (double)(d->t_acked_ns - d->t_sent_ns);
+				s_ack += (double)(int64_t)(d->t_acked_ns - d->t_sent_ns);
 				n_ack++;
 			}
-			s_done += (double)(d->t_done_ns - d->t_submit_ns);
+			s_done += (double)(int64_t)(d->t_done_ns - d->t_submit_ns);
 			t[o].state = TERN_REP_TXN_IDLE; /* slot free (its wait returned) */
 			seq[o] = UINT64_MAX;
 		}
@@ -685,13 +695,13 @@ summary(struct tern_rep *rep, const char *what)
 	       " commits=%" PRIu64 " commits_ok=%" PRIu64 " commits_failed=%" PRIu64
 	       " acks_timeouts=%" PRIu64 " frames_rx=%" PRIu64 " frames_tx=%" PRIu64
 	       " frames_rejected=%" PRIu64 " wakes=%" PRIu64 " yields=%" PRIu64
-	       " blocks=%" PRIu64 " busy_pct=%.1f\n",
+	       " blocks=%" PRIu64 " busy_pct=%.1f lcore=%d\n",
 	       what, args.node, tern_node_state_str(st.state), st.master, st.term, st.start_vlsn,
 	       st.last_vlsn, st.durable_vlsn, st.commit_vlsn, st.node.entries_appended,
 	       st.node.truncated, st.node.syncups, st.node.commits, st.node.commits_ok,
 	       st.node.commits_failed, st.node.acks_timeouts, st.node.frames_rx,
 	       st.node.frames_tx, st.node.frames_rejected, st.wakes, st.yields, st.blocks,
-	       cyc ? 100.0 * (double)st.cycles_busy / (double)cyc : 0.0);
+	       cyc ? 100.0 * (double)st.cycles_busy / (double)cyc : 0.0, st.lcore);
 }
 
 static void
@@ -759,6 +769,35 @@ bad:
 	return 0;
 }
 
+/* --probe: can the EAL start and create the ports? */
+static int
+probe(int sep, char **argv)
+{
+	uint16_t k, n;
+
+	if (sep < 0) {
+		fprintf(stderr, PROG ": --probe needs EAL options before --\n");
+		return 2;
+	}
+	argv[sep] = argv[0];
+	if (rte_eal_init(sep, argv) < 0) {
+		printf("SKIP: rte_eal_init: %s\n", rte_strerror(rte_errno));
+		return 77;
+	}
+	n = rte_eth_dev_count_avail();
+	for (k = 0; k < n; k++) {
+		char name[RTE_ETH_NAME_MAX_LEN];
+
+		if (rte_eth_dev_get_name_by_port(k, name) == 0)
+			printf("port id=%u name=%s\n", k, name);
+	}
+	for (k = 0; k < n; k++)
+		rte_eth_dev_close(k);
+	rte_eal_cleanup();
+	printf("ports=%u\n", n);
+	return n > 0 ? 0 : 77;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -776,6 +815,8 @@ main(int argc, char **argv)
 	rc = sep < 0 ? parse_args(argc - 1, argv + 1) : parse_args(argc - sep - 1, argv + sep + 1);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
+	if (args.probe)
+		return probe(sep, argv);
 
 	tern_rep_opts_init(&o, sizeof(o));
 	if (config_load(args.config, &o) != 0)

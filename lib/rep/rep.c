@@ -497,6 +497,7 @@ stats_fill(struct tern_rep *rep, struct tern_rep_stats *st)
 	st->yields = rep->dp.yields;
 	st->blocks = rep->dp.blocks;
 	st->start_vlsn = rep->dp.start_vlsn;
+	st->lcore = rep->lcore;
 	if (node == NULL)
 		return;
 	log = tern_node_log(node);
@@ -1099,7 +1100,7 @@ tern_rep_dump(struct tern_rep *rep, FILE *f)
 		st.durable_vlsn, st.commit_vlsn, st.submitted, st.ring_full, st.completed,
 		st.wakes, st.passes_busy, st.passes_idle,
 		cyc ? 100.0 * (double)st.cycles_busy / (double)cyc : 0.0, st.yields, st.blocks,
-		rep->lcore);
+		st.lcore);
 	req_run(rep, &r);
 }
 

@@ -225,6 +225,7 @@ struct tern_rep_stats {
 	enum tern_node_state state;
 	uint16_t master;
 	uint64_t term;
+	int lcore;                /**< the datapath's EAL lcore, -1 on a pthread */
 	struct tern_node_stats node;
 	struct tern_net_stats net;
 };
