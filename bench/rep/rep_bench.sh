@@ -1,0 +1,817 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# bench/rep: commits through a 3-node replication group (issue 4), installed as
+# build/bench/rep/tern-bench-rep and run as `tools/bench.sh rep`; --help says it all.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ternd=${TERND:-$here/../../apps/ternd}
+fabric_bench=${FABRIC_BENCH:-$here/../fabric/tern-bench-fabric}
+floor_exe=${FLOOR_EXE:-$here/tern-bench-rep-floor}
+
+usage() {
+    cat <<'EOF'
+usage: tern-bench-rep [options]   (tools/bench.sh rep [options])
+
+Commits of 100-byte entries through a 3-node Tern replication group on this machine:
+three ternd processes (node 1 the static master, nodes 2 and 3 electable replicas),
+driven through the master's --commands mode (`load N K L,R,A TIMEOUT_MS`), for
+1 outstanding commit (latency) and 32 and 256 (throughput), under
+
+  sync=yes  SYNC: sync,sync,simple_majority (--sync-durability changes it). JE's
+            SyncPolicy.SYNC makes a commit durable on the disk of the node that runs
+            it; for a group that means on a quorum's disks: the master fdatasyncs its
+            log, each replica fdatasyncs before it acks, and the commit returns once the
+            master and one replica (SIMPLE_MAJORITY of 3) hold it on disk. (JE HA's
+            default COMMIT_SYNC durability is sync,no_sync,simple_majority: give
+            --sync-durability sync,no_sync,simple_majority to measure that.)
+  sync=no   NO_SYNC: no_sync,no_sync,simple_majority (a quorum holds it in memory)
+
+over three fabrics in the same run, each a full mesh of point-to-point links:
+dpdk-vhost (net_vhost on the lower node id, net_virtio_user on the higher), dpdk-memif
+(server on the lower id, client on the higher; bsize=9216) and udp (the kernel udp
+driver on 127.0.0.1, datapath on a pthread). DPDK nodes: --no-huge -m 128 --no-pci
+--no-shconf, their own --file-prefix, --lcores='0@(0-1),1@(0-1)' (datapath on worker
+lcore 1; never all pinned to one CPU), adaptive polling (--poll).
+
+Floors, measured in the same run:
+  bench=floor test=fdatasync  pwrite+fdatasync of 128-byte appends in a file in the
+                              same directory as the nodes' homes (tern-bench-rep-floor)
+  bench=floor test=rtt        64-byte ping-pong RTT between two processes over each
+                              fabric, adaptive polling (tern-bench-fabric --quick --poll
+                              adaptive --only dpdk-vhost,dpdk-memif,udp)
+
+Options:
+  --quick              one round, about 0.5 s per measurement (about a minute)
+  --rounds N           start the groups N times (fresh homes each time), the drivers
+                       interleaved within a round, and report each measurement's median
+                       round (default 3; --quick: 1)
+  --time-scale X       multiply the time per measurement (default 2 s; --quick 0.5 s;
+                       sized by a short calibration load before each) by X
+  --only LIST          comma-separated drivers: dpdk-vhost, dpdk-memif, udp (default all)
+  --sync-durability D  what sync=yes runs (default sync,sync,simple_majority)
+  --poll MODE          adaptive (default) or busy: ternd's --poll
+  --syscalls           also count, on the vhost master over the window of an extra
+                       sync=yes outstanding=32 load, syscalls (perf stat
+                       raw_syscalls:sys_enter, all threads; strace -c -f without perf)
+                       and instructions (perf's hardware counter, where the machine has
+                       one; n/a in VMs without a PMU) per commit, plus the master's CPU
+                       time per commit and its top syscalls
+  --dir DIR            where the run's temp dir (homes, sockets, floor file) goes; must
+                       not be a tmpfs (default: $TMPDIR, else /var/tmp)
+  --keep               keep the temp dir (node logs) at the end
+  --help               this text
+
+Output, key=value lines:
+  bench=rep driver=D sync=yes|no outstanding=K commits_per_s= p50_us= p99_us= p999_us=
+      max_us= commits= failed= cpu_pct= other_cpu_pct=   (cpu_pct: the three nodes, in %
+      of one CPU; other_cpu_pct: the rest of the machine meanwhile)
+  bench=rep stages driver=D sync=.. outstanding=K ...: the mean per-stage breakdown, from
+      the timestamps the master's datapath records (ternd's load_stages):
+        queue_us        submit -> VLSN assigned (the commit ring and the datapath's pass)
+        local_us        assigned -> the local sync policy held: the local append, plus
+                        the local fdatasync when sync=yes
+        sent_us         assigned -> first sent to a replica
+        ack_us          sent -> the ack policy held: the wire both ways, the replica's
+                        append (+ fdatasync when its policy syncs) and its ack
+        total_us        submit -> done (the committer woken)
+      and estimates from them and the floors: local_append_us (local_us of the sync=no
+      run with the same K), local_fsync_us (local_us - local_append_us), wire_us (the
+      fabric's RTT floor p50), replica_us (ack_us - wire_us: the replica's append, fsync
+      and ack turnaround). queue_us=invalid: ternd printed a mean larger than total_us.
+  bench=rep ratio=...          dpdk drivers against udp, and against the floors
+  bench=rep check=...          the bars of issue 4 (want=, value=, pass=yes|no)
+With several rounds, each round's lines also go to stderr. Every process, socket,
+/var/run/dpdk/<prefix> directory and temp dir it creates is removed at the end, also on
+SIGINT/SIGTERM.
+EOF
+}
+
+# ---- options ----
+
+quick=0
+rounds=
+scale=1
+only=dpdk-vhost,dpdk-memif,udp
+sync_dur=sync,sync,simple_majority
+nosync_dur=no_sync,no_sync,simple_majority
+poll=adaptive
+syscalls=0
+keep=0
+base=${TMPDIR:-/var/tmp}
+
+die() {
+    echo "tern-bench-rep: $*" >&2
+    exit 2
+}
+
+while (($#)); do
+    case $1 in
+    --help | -h)
+        usage
+        exit 0
+        ;;
+    --quick) quick=1 ;;
+    --rounds)
+        rounds=${2:-}
+        [[ $rounds =~ ^[1-9][0-9]?$ ]] || die "--rounds wants 1 to 99"
+        shift
+        ;;
+    --time-scale)
+        scale=${2:-}
+        [[ $scale =~ ^[0-9]*\.?[0-9]+$ ]] || die "--time-scale wants a number"
+        shift
+        ;;
+    --only)
+        only=${2:-}
+        shift
+        ;;
+    --sync-durability)
+        sync_dur=${2:-}
+        [[ $sync_dur =~ ^(sync|write_no_sync|no_sync),(sync|write_no_sync|no_sync),(all|simple_majority|none)$ ]] ||
+            die "--sync-durability wants L,R,A (e.g. sync,sync,simple_majority)"
+        shift
+        ;;
+    --poll)
+        poll=${2:-}
+        [[ $poll == adaptive || $poll == busy ]] || die "--poll wants adaptive or busy"
+        shift
+        ;;
+    --syscalls) syscalls=1 ;;
+    --dir)
+        base=${2:-}
+        shift
+        ;;
+    --keep) keep=1 ;;
+    *) die "unknown option $1 (try --help)" ;;
+    esac
+    shift
+done
+[[ -n $rounds ]] || rounds=$((quick ? 1 : 3))
+
+drivers=()
+IFS=, read -r -a want_drivers <<<"$only"
+for d in dpdk-vhost dpdk-memif udp; do
+    for w in "${want_drivers[@]}"; do
+        [[ $w == "$d" ]] && drivers+=("$d")
+    done
+done
+for w in "${want_drivers[@]}"; do
+    [[ $w == dpdk-vhost || $w == dpdk-memif || $w == udp ]] || die "unknown driver '$w'"
+done
+((${#drivers[@]})) || die "--only names no driver"
+
+[[ -x $ternd ]] || die "$ternd not built"
+[[ -x $floor_exe ]] || die "$floor_exe not built"
+
+# Commits per measurement: a short calibration load (also a warm-up) gives the rate, then
+# the measured load is sized to last about $secs_per seconds, within [min, max] (a machine
+# shared with other work can run 50x slower than an idle one).
+declare -A n_probe=([yes,1]=100 [yes,32]=2000 [yes,256]=5000 [no,1]=500 [no,32]=5000 [no,256]=10000)
+declare -A n_min=([yes,1]=200 [yes,32]=3000 [yes,256]=10000 [no,1]=1000 [no,32]=10000 [no,256]=20000)
+declare -A n_max=(
+    [yes,1]=5000 [yes,32]=50000 [yes,256]=200000
+    [no,1]=50000 [no,32]=200000 [no,256]=400000
+)
+secs_per=2
+if ((quick)); then
+    secs_per=0.5
+    n_min=([yes,1]=150 [yes,32]=2000 [yes,256]=5000 [no,1]=500 [no,32]=5000 [no,256]=10000)
+fi
+secs_per=$(awk -v a="$secs_per" -v s="$scale" 'BEGIN { print a * s }')
+ks=(1 32 256)
+
+# ---- temp dir on a real disk, and cleanup ----
+
+mkdir -p "$base" 2>/dev/null
+fs_type=$(stat -f -c %T "$base" 2>/dev/null || echo unknown)
+case $fs_type in
+tmpfs | ramfs) die "--dir $base is on $fs_type: the homes and the fdatasync floor need a real disk" ;;
+esac
+tmp=$(mktemp -d "$base/tern-bench-rep.XXXXXX") || die "cannot create a temp dir in $base"
+tag="tbr$$"
+declare -A pid_of=()
+prefixes=()
+perf_pid=
+master_fd_in=
+master_fd_out=
+
+# shellcheck disable=SC2317 # (called from traps)
+cleanup() {
+    local n p
+    trap - EXIT INT TERM HUP
+    [[ -n $perf_pid ]] && kill -9 "$perf_pid" 2>/dev/null
+    for n in "${!pid_of[@]}"; do
+        kill -9 "${pid_of[$n]}" 2>/dev/null
+    done
+    wait 2>/dev/null
+    for p in "${prefixes[@]}"; do
+        rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$p"
+    done
+    if ((keep)); then
+        echo "tern-bench-rep: kept $tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+trap 'echo "tern-bench-rep: interrupted" >&2; exit 130' INT TERM HUP
+trap '' PIPE
+
+warn() {
+    echo "tern-bench-rep: $*" >&2
+}
+
+# ---- CPU accounting (jiffies) ----
+
+# The whole machine's busy jiffies.
+cpu_total_busy() {
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# utime + stime of the given pids, all threads (jiffies).
+cpu_of_pids() {
+    local p sum=0 v
+    for p in "$@"; do
+        v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+now_ns() {
+    date +%s%N
+}
+
+# ---- numbers ----
+
+median() {
+    printf '%s\n' "$@" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# field LINE KEY: the value of KEY=... in LINE
+field() {
+    local tok
+    for tok in $1; do
+        if [[ $tok == "$2="* ]]; then
+            echo "${tok#*=}"
+            return
+        fi
+    done
+}
+
+calc() {
+    awk "BEGIN { printf \"%.3f\", ($1) }"
+}
+
+# ---- the group ----
+
+# Per driver and node: EAL arguments and ternd arguments (the mesh's --port overrides).
+declare -A eal=() nargs=()
+
+group_conf() {
+    local d=$1 dir=$2 n udp_base=$((20000 + ($$ * 7 + RANDOM) % 30000))
+    {
+        echo "# tern-bench-rep: <id> <name> <type> <mac> <ipv4> <udp-port> <dpdk-port>"
+        for n in 1 2 3; do
+            if [[ $d == udp ]]; then
+                echo "$n node$n electable - 127.0.0.1 $((udp_base + n)) -"
+            else
+                echo "$n node$n electable - 10.77.4.$n 7410 -"
+            fi
+        done
+        echo "master 1"
+    } >"$dir/group.conf"
+    eal=([1]="" [2]="" [3]="")
+    nargs=([1]="" [2]="" [3]="")
+    [[ $d == udp ]] && return
+    local -A np=([1]=0 [2]=0 [3]=0)
+    local pair a b sock
+    for pair in "1 2" "1 3" "2 3"; do
+        read -r a b <<<"$pair"
+        sock="$dir/$a-$b.sock"
+        if [[ $d == dpdk-vhost ]]; then
+            eal[$a]+=" --vdev=net_vhost${np[$a]},iface=$sock"
+            nargs[$a]+=" --port $b=net_vhost${np[$a]}"
+            eal[$b]+=" --vdev=net_virtio_user${np[$b]},path=$sock,queue_size=1024"
+            nargs[$b]+=" --port $a=net_virtio_user${np[$b]}"
+        else
+            local opts="id=0,socket=$sock,socket-abstract=no,bsize=9216"
+            eal[$a]+=" --vdev=net_memif${np[$a]},role=server,$opts"
+            nargs[$a]+=" --port $b=net_memif${np[$a]}"
+            eal[$b]+=" --vdev=net_memif${np[$b]},role=client,$opts"
+            nargs[$b]+=" --port $a=net_memif${np[$b]}"
+        fi
+        np[$a]=$((np[$a] + 1))
+        np[$b]=$((np[$b] + 1))
+    done
+}
+
+# node_cmd D DIR N: the command line of node N into the array `cmd`.
+node_cmd() {
+    local d=$1 dir=$2 n=$3
+    cmd=()
+    if [[ $d == udp ]]; then
+        cmd=("$ternd" --net udp)
+    else
+        local p="$tag-${d#dpdk-}-$n-$((seq++))"
+        prefixes+=("$p")
+        # shellcheck disable=SC2206 # (word splitting of the vdev list is wanted)
+        cmd=("$ternd" --no-huge -m 128 --no-pci --no-shconf "--file-prefix=$p"
+            '--lcores=0@(0-1),1@(0-1)' '--log-level=lib.eal:notice'
+            '--log-level=lib.vhost.*:warning' ${eal[$n]} -- --net dpdk ${nargs[$n]})
+    fi
+    cmd+=(--group-id 4 --node "$n" --home "$dir/h$n" --config "$dir/group.conf"
+        --poll "$poll" --durability "$nosync_dur" --ack-timeout-ms 5000)
+}
+seq=0
+
+# wait_file WHAT SECS TEST...: poll until TEST succeeds.
+wait_until() {
+    local what=$1 secs=$2 i
+    shift 2
+    for ((i = 0; i < secs * 50; i++)); do
+        "$@" && return 0
+        sleep 0.02
+    done
+    warn "timed out waiting for $what"
+    return 1
+}
+
+is_sock() { [[ -S $1 ]]; }
+has_line() { grep -q -- "$2" "$1" 2>/dev/null; }
+
+# master_read TIMEOUT_S PATTERN: read the master's stdout until a line matching PATTERN
+# (a grep -E regex); each line is also logged; the line in $reply. 1 on timeout or EOF.
+master_read() {
+    local t=$1 pat=$2 line end=$((SECONDS + $1))
+    while ((SECONDS <= end)); do
+        if ! IFS= read -r -t "$t" line <&"$master_fd_out"; then
+            return 1
+        fi
+        printf '%s\n' "$line" >>"$gdir/1.log"
+        if [[ $line =~ $pat ]]; then
+            reply=$line
+            return 0
+        fi
+        case $line in
+        load\ *) last_load=$line ;;
+        load_stages\ *) last_stages=$line ;;
+        load_first_error*) warn "master: $line" ;;
+        esac
+    done
+    return 1
+}
+
+# start_group D ROUND: three ternd processes; 0 when node 1 is master and 2, 3 replicas.
+start_group() {
+    local d=$1 r=$2 n
+    gdir="$tmp/r$r-$d"
+    mkdir -p "$gdir"
+    group_conf "$d" "$gdir"
+    node_cmd "$d" "$gdir" 1
+    echo "${cmd[*]} --commands" >"$gdir/1.cmd"
+    coproc MASTER { exec "${cmd[@]}" --commands 2>>"$gdir/1.err"; }
+    pid_of[1]=$MASTER_PID
+    exec {master_fd_in}>&"${MASTER[1]}" {master_fd_out}<&"${MASTER[0]}"
+    : >"$gdir/1.log"
+    if [[ $d != udp ]]; then
+        wait_until "node 1's sockets" 10 is_sock "$gdir/1-3.sock" || return 1
+    fi
+    node_cmd "$d" "$gdir" 2
+    echo "${cmd[*]}" >"$gdir/2.cmd"
+    "${cmd[@]}" </dev/null >"$gdir/2.log" 2>&1 &
+    pid_of[2]=$!
+    if [[ $d != udp ]]; then
+        wait_until "node 2's socket" 10 is_sock "$gdir/2-3.sock" || return 1
+    fi
+    node_cmd "$d" "$gdir" 3
+    echo "${cmd[*]}" >"$gdir/3.cmd"
+    "${cmd[@]}" </dev/null >"$gdir/3.log" 2>&1 &
+    pid_of[3]=$!
+    master_read 20 '^state=MASTER' || {
+        warn "$d: node 1 did not become master"
+        return 1
+    }
+    wait_until "node 2 to be a replica" 20 has_line "$gdir/2.log" '^state=REPLICA' || return 1
+    wait_until "node 3 to be a replica" 20 has_line "$gdir/3.log" '^state=REPLICA' || return 1
+    return 0
+}
+
+# stop_group: replicas first (the virtio-user/memif-client sides), then the master.
+stop_group() {
+    local n i
+    for n in 3 2; do
+        [[ -n ${pid_of[$n]:-} ]] || continue
+        kill -TERM "${pid_of[$n]}" 2>/dev/null
+        for ((i = 0; i < 250; i++)); do
+            kill -0 "${pid_of[$n]}" 2>/dev/null || break
+            sleep 0.02
+        done
+        kill -9 "${pid_of[$n]}" 2>/dev/null
+        wait "${pid_of[$n]}" 2>/dev/null
+        unset "pid_of[$n]"
+    done
+    if [[ -n ${pid_of[1]:-} ]]; then
+        { echo quit >&"$master_fd_in"; } 2>/dev/null
+        for ((i = 0; i < 250; i++)); do
+            kill -0 "${pid_of[1]}" 2>/dev/null || break
+            sleep 0.02
+        done
+        kill -9 "${pid_of[1]}" 2>/dev/null
+        wait "${pid_of[1]}" 2>/dev/null
+        unset "pid_of[1]"
+    fi
+    # drain what the master printed last (its summary)
+    while IFS= read -r -t 0.2 line <&"$master_fd_out"; do
+        printf '%s\n' "$line" >>"$gdir/1.log"
+    done 2>/dev/null
+    exec {master_fd_in}>&- {master_fd_out}<&-
+    master_fd_in=
+    master_fd_out=
+    for p in "${prefixes[@]}"; do
+        rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$p"
+    done
+    rm -f "$gdir"/*.sock
+}
+
+show_logs() {
+    local n
+    for n in 1 2 3; do
+        echo "---- node $n: $(cat "$gdir/$n.cmd" 2>/dev/null)" >&2
+        tail -n 15 "$gdir/$n.log" >&2 2>/dev/null
+        [[ -f $gdir/$n.err ]] && tail -n 15 "$gdir/$n.err" >&2
+    done
+}
+
+# load N K DUR: run one load on the master; its lines in $last_load and $last_stages,
+# CPU figures in $load_cpu_pct and $load_other_pct. 1 on failure.
+load() {
+    local n=$1 k=$2 dur=$3 t0 t1 c0 c1 a0 a1 secs
+    last_load=
+    last_stages=
+    c0=$(cpu_of_pids "${pid_of[@]}")
+    a0=$(cpu_total_busy)
+    t0=$(now_ns)
+    echo "load $n $k $dur 5000" >&"$master_fd_in" || return 1
+    # at worst every commit times out once
+    if ! master_read $((60 + n / 500)) '^(ok load|error)'; then
+        warn "no answer from the master to 'load $n $k $dur'"
+        return 1
+    fi
+    t1=$(now_ns)
+    c1=$(cpu_of_pids "${pid_of[@]}")
+    a1=$(cpu_total_busy)
+    secs=$(calc "($t1 - $t0) / 1e9")
+    load_cpu_pct=$(calc "($c1 - $c0) / $hz / $secs * 100")
+    load_other_pct=$(calc "(($a1 - $a0) - ($c1 - $c0)) / $hz / $secs * 100")
+    [[ $reply == "ok load" && -n $last_load ]]
+}
+hz=$(getconf CLK_TCK)
+
+# ---- results ----
+
+# res[KEY,round] with KEY = driver,sync,k,field
+declare -A res=()
+declare -A floor=()
+
+record() {
+    local d=$1 s=$2 k=$3 r=$4 f
+    for f in commits_per_s p50_us p99_us p999_us max_us commits ok failed; do
+        res[$d,$s,$k,$f,$r]=$(field "$last_load" "$f")
+    done
+    for f in queue_us local_us sent_us ack_us total_us; do
+        res[$d,$s,$k,$f,$r]=$(field "$last_stages" "$f")
+    done
+    res[$d,$s,$k,cpu_pct,$r]=$load_cpu_pct
+    res[$d,$s,$k,other_cpu_pct,$r]=$load_other_pct
+    res[$d,$s,$k,first_err,$r]=$(field "$last_load" first_err)
+}
+
+# med D S K FIELD: the median over the rounds that have it.
+med() {
+    local r v=()
+    for ((r = 1; r <= rounds; r++)); do
+        v+=("${res[$1,$2,$3,$4,$r]:-}")
+    done
+    median "${v[@]}"
+}
+
+# the round whose commits_per_s (K>1) or p50 (K=1) is the median one: its lines are printed
+med_round() {
+    local d=$1 s=$2 k=$3 f r m
+    f=$([[ $k == 1 ]] && echo p50_us || echo commits_per_s)
+    m=$(med "$d" "$s" "$k" "$f")
+    for ((r = 1; r <= rounds; r++)); do
+        [[ ${res[$d,$s,$k,$f,$r]:-} == "$m" && -n $m ]] && {
+            echo "$r"
+            return
+        }
+    done
+    echo 0
+}
+
+# print_result D S K ROUND [SPREAD]: the result and stages lines of one measurement
+# (SPREAD=1 adds the min and max over the rounds).
+print_result() {
+    local d=$1 s=$2 k=$3 r=$4 spread=${5:-0}
+    g() { echo "${res[$d,$s,$k,$1,$r]:-}"; }
+    if [[ -z $(g commits_per_s) ]]; then
+        echo "bench=rep driver=$d sync=$s outstanding=$k error=${res[$d,$s,$k,error,$r]:-no_result}"
+        return
+    fi
+    local extra="" f v i
+    if ((spread && rounds > 1)); then
+        for f in commits_per_s p50_us; do
+            v=()
+            for ((i = 1; i <= rounds; i++)); do v+=("${res[$d,$s,$k,$f,$i]:-}"); done
+            extra+=" ${f}_min=$(printf '%s\n' "${v[@]}" | grep -v '^$' | sort -g | head -n1)"
+            extra+=" ${f}_max=$(printf '%s\n' "${v[@]}" | grep -v '^$' | sort -g | tail -n1)"
+        done
+        extra=" rounds=$rounds$extra"
+    fi
+    echo "bench=rep driver=$d sync=$s outstanding=$k commits_per_s=$(g commits_per_s) p50_us=$(g p50_us) p99_us=$(g p99_us) p999_us=$(g p999_us) max_us=$(g max_us) commits=$(g commits) failed=$(g failed) first_err=$(g first_err) durability=$([[ $s == yes ]] && echo "$sync_dur" || echo "$nosync_dur") size=100 poll=$poll cpu_pct=$(g cpu_pct) other_cpu_pct=$(g other_cpu_pct)$extra"
+    # stages
+    local q l se a t la lf w rep
+    q=$(g queue_us)
+    l=$(g local_us)
+    se=$(g sent_us)
+    a=$(g ack_us)
+    t=$(g total_us)
+    if [[ -n $q && -n $t ]] && awk -v q="$q" -v t="$t" 'BEGIN { exit !(q > t || q < 0) }'; then
+        q=invalid
+    fi
+    la=${res[$d,no,$k,local_us,$r]:-}
+    if [[ $s == yes && -n $la && -n $l ]]; then
+        lf=$(calc "$l - $la")
+    elif [[ $s == no ]]; then
+        la=$l
+        lf=0
+    else
+        lf=n/a
+    fi
+    w=${floor[rtt,$d]:-}
+    if [[ -n $w && -n $a ]]; then
+        rep=$(calc "($a - $w) > 0 ? $a - $w : 0")
+    else
+        rep=n/a
+    fi
+    echo "bench=rep stages driver=$d sync=$s outstanding=$k queue_us=$q local_us=$l sent_us=$se ack_us=$a total_us=$t local_append_us=${la:-n/a} local_fsync_us=$lf wire_us=${w:-n/a} replica_us=$rep"
+}
+
+# ---- run ----
+
+hdr="bench=rep quick=$quick rounds=$rounds drivers=$(
+    IFS=,
+    echo "${drivers[*]}"
+) sync_durability=$sync_dur nosync_durability=$nosync_dur size=100 poll=$poll cpus=$(nproc) loadavg=$(cut -d' ' -f1 /proc/loadavg) dir=$tmp fs=$fs_type"
+echo "$hdr"
+
+# Floor 1: fdatasync in the homes' directory, once per round (median reported).
+floor_ops=$((quick ? 500 : 2000))
+floor_run() {
+    local r=$1 line
+    line=$("$floor_exe" "$tmp" "$floor_ops" 128) || {
+        warn "the fdatasync floor failed"
+        return
+    }
+    floor[fdatasync,ops_per_s,$r]=$(field "$line" ops_per_s)
+    floor[fdatasync,p50_us,$r]=$(field "$line" p50_us)
+    floor[fdatasync,p99_us,$r]=$(field "$line" p99_us)
+    floor[fdatasync,line,$r]=$line
+    ((rounds > 1)) && echo "round=$r $line" >&2
+}
+
+# Floor 2: the fabric RTT, from tern-bench-fabric (adaptive polling, as the nodes run).
+rtt_run() {
+    local only_fab line d out
+    only_fab=$(
+        IFS=,
+        echo "${drivers[*]}"
+    )
+    if [[ ! -x $fabric_bench ]]; then
+        warn "$fabric_bench not built: no RTT floor"
+        return
+    fi
+    out=$("$fabric_bench" --only "$only_fab" --poll adaptive --quick 2>"$tmp/fabric.err")
+    for d in "${drivers[@]}"; do
+        line=$(grep -m1 "^bench=fabric test=rtt driver=$d poll=adaptive pin=any size=64 " <<<"$out")
+        if [[ -z $line ]]; then
+            echo "bench=floor test=rtt driver=$d error=$(grep -m1 "driver=$d" <<<"$out" | tr ' ' '\n' | grep -E '^(error|skipped)=' | head -n1 || true)"
+            continue
+        fi
+        floor[rtt,$d]=$(field "$line" p50_us)
+        echo "bench=floor test=rtt driver=$d size=64 poll=adaptive p50_us=$(field "$line" p50_us) p99_us=$(field "$line" p99_us) p999_us=$(field "$line" p999_us) samples=$(field "$line" samples) other_cpu_pct=$(field "$line" other_cpu_pct) source=tern-bench-fabric"
+    done
+}
+
+run_group() {
+    local d=$1 r=$2 s k dur
+    if ! start_group "$d" "$r"; then
+        show_logs
+        for s in yes no; do
+            for k in "${ks[@]}"; do res[$d,$s,$k,error,$r]=group_start_failed; done
+        done
+        stop_group
+        return 1
+    fi
+    for s in yes no; do
+        dur=$([[ $s == yes ]] && echo "$sync_dur" || echo "$nosync_dur")
+        for k in "${ks[@]}"; do
+            local n=${n_min[$s,$k]} rate
+            # calibration (and warm-up), not reported
+            if load "${n_probe[$s,$k]}" "$k" "$dur"; then
+                rate=$(field "$last_load" commits_per_s)
+                n=$(awk -v r="${rate:-0}" -v t="$secs_per" -v lo="${n_min[$s,$k]}" -v hi="${n_max[$s,$k]}" \
+                    'BEGIN { n = int(r * t); if (n < lo) n = lo; if (n > hi) n = hi; print n }')
+            fi
+            if load "$n" "$k" "$dur"; then
+                record "$d" "$s" "$k" "$r"
+            else
+                res[$d,$s,$k,error,$r]=load_failed
+                warn "$d sync=$s outstanding=$k: load failed; master's last lines:"
+                show_logs
+                stop_group
+                return 1
+            fi
+        done
+    done
+    if ((syscalls)) && [[ $d == dpdk-vhost && $r == 1 ]]; then
+        syscall_run
+    fi
+    echo stats >&"$master_fd_in"
+    if master_read 10 '^stats '; then
+        echo "bench=rep node_stats driver=$d round=$r $(cut -d' ' -f2- <<<"$reply" | tr ' ' '\n' | grep -E '^(commits|commits_failed|acks_timeouts|frames_rx|frames_tx|frames_rejected|wakes|yields|blocks|busy_pct)=' | tr '\n' ' ' | sed 's/ $//')" >>"$tmp/node_stats.txt"
+    fi
+    stop_group
+    return 0
+}
+
+# --syscalls: perf stat (else strace -c) on the master over one sync=yes K=32 load.
+syscall_run() {
+    local n=${n_max[yes,32]} pid=${pid_of[1]} out="$tmp/syscalls.txt" c0 c1 tool
+    c0=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
+    if command -v perf >/dev/null; then
+        tool=perf
+        perf stat -e 'raw_syscalls:sys_enter,instructions,task-clock' -x, -p "$pid" -o "$out" &
+        perf_pid=$!
+        sleep 0.3
+        perf record -q -e raw_syscalls:sys_enter -p "$pid" -o "$tmp/perf.data" 2>/dev/null &
+        local rec_pid=$!
+        sleep 0.3
+    elif command -v strace >/dev/null; then
+        tool=strace
+        strace -c -f -q -p "$pid" -o "$out" &
+        perf_pid=$!
+        sleep 0.5
+    else
+        echo "bench=rep test=syscalls driver=dpdk-vhost outstanding=32 error=needs_perf_or_strace"
+        return
+    fi
+    load "$n" 32 "$sync_dur"
+    local ok=$?
+    c1=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
+    [[ -n ${rec_pid:-} ]] && kill -INT "$rec_pid" 2>/dev/null && wait "$rec_pid" 2>/dev/null
+    kill -INT "$perf_pid" 2>/dev/null
+    wait "$perf_pid" 2>/dev/null
+    perf_pid=
+    if ((ok != 0)); then
+        echo "bench=rep test=syscalls driver=dpdk-vhost outstanding=32 error=load_failed"
+        return
+    fi
+    local commits sc ins top="" cpu_us
+    commits=$(field "$last_load" commits)
+    cpu_us=$(calc "($c1 - $c0) / $hz * 1e6 / $commits")
+    if [[ $tool == perf ]]; then
+        sc=$(awk -F, '$3 ~ /raw_syscalls:sys_enter/ { print $1 }' "$out")
+        ins=$(awk -F, '$3 ~ /^instructions/ { print $1 }' "$out")
+        if [[ -f $tmp/perf.data ]]; then
+            top=$(perf script -i "$tmp/perf.data" -F comm,trace 2>/dev/null |
+                sed -n 's/^ *\([^ ].*[^ ]\) *NR \([0-9]*\).*/\1:\2/p' | sort | uniq -c | sort -rn | head -n 6 |
+                awk -v n="$commits" '{ split($2, a, ":"); gsub(/ /, "_", a[1]); printf "%s%s/%s=%.3f", (NR > 1 ? "," : ""), a[1], sysname(a[2]), $1 / n }
+                     function sysname(nr) { return "nr" nr }')
+        fi
+    else
+        sc=$(awk '/^[0-9 .]+ +[0-9.]+ +[0-9]+ +[0-9]+/ && $NF == "total" { print $(NF - 2) }' "$out")
+        [[ -z $sc ]] && sc=$(awk '$NF == "total" { print $3 }' "$out")
+        ins=""
+    fi
+    local spc ipc
+    spc=$([[ $sc =~ ^[0-9]+$ ]] && calc "$sc / $commits" || echo n/a)
+    ipc=$([[ $ins =~ ^[0-9]+$ ]] && calc "$ins / $commits" || echo "n/a(no_pmu)")
+    echo "bench=rep test=syscalls driver=dpdk-vhost sync=yes outstanding=32 durability=$sync_dur commits=$commits syscalls_per_commit=$spc instructions_per_commit=$ipc cpu_us_per_commit=$cpu_us tool=$tool commits_per_s=$(field "$last_load" commits_per_s)${top:+ top_syscalls_per_commit=$top}" >>"$tmp/syscalls.line"
+}
+
+# The fabric RTT first (the stages lines use it); printed with the other floors.
+rtt_run_out=$(rtt_run)
+# rtt_run ran in a subshell: take its p50s from its lines
+while read -r line; do
+    fd=$(field "$line" driver)
+    fv=$(field "$line" p50_us)
+    [[ -n $fd && -n $fv ]] && floor[rtt,$fd]=$fv
+done <<<"$rtt_run_out"
+
+for ((r = 1; r <= rounds; r++)); do
+    floor_run "$r"
+    for d in "${drivers[@]}"; do
+        run_group "$d" "$r" || warn "$d round $r failed"
+        if ((rounds > 1)); then
+            for s in yes no; do
+                for k in "${ks[@]}"; do
+                    print_result "$d" "$s" "$k" "$r"
+                done
+            done | sed "s/^/round=$r /" >&2
+        fi
+    done
+done
+# The floor lines (median round)
+floor_med() {
+    local r v=()
+    for ((r = 1; r <= rounds; r++)); do v+=("${floor[fdatasync,$1,$r]:-}"); done
+    median "${v[@]}"
+}
+fd_p50=$(floor_med p50_us)
+fd_ops=$(floor_med ops_per_s)
+fd_p99=$(floor_med p99_us)
+echo "bench=floor test=fdatasync size=128 ops_per_s=$fd_ops p50_us=$fd_p50 p99_us=$fd_p99 ops=$floor_ops rounds=$rounds fs=$fs_type"
+printf '%s\n' "$rtt_run_out"
+
+for d in "${drivers[@]}"; do
+    for s in yes no; do
+        for k in "${ks[@]}"; do
+            r=$(med_round "$d" "$s" "$k")
+            ((r == 0)) && r=1
+            # the stages line's local_append_us comes from the same round's sync=no run
+            print_result "$d" "$s" "$k" "$r" 1
+        done
+    done
+done
+[[ -f $tmp/node_stats.txt ]] && cat "$tmp/node_stats.txt"
+[[ -f $tmp/syscalls.line ]] && cat "$tmp/syscalls.line"
+
+# ---- ratios ----
+
+for d in dpdk-vhost dpdk-memif; do
+    [[ " ${drivers[*]} " == *" $d "* && " ${drivers[*]} " == *" udp "* ]] || continue
+    for s in yes no; do
+        for k in "${ks[@]}"; do
+            a=$(med "$d" "$s" "$k" commits_per_s)
+            b=$(med udp "$s" "$k" commits_per_s)
+            [[ -n $a && -n $b ]] && echo "bench=rep ratio=commits_per_s_vs_udp driver=$d sync=$s outstanding=$k value=$(calc "$a / $b")"
+            a=$(med "$d" "$s" "$k" p50_us)
+            b=$(med udp "$s" "$k" p50_us)
+            [[ -n $a && -n $b ]] && echo "bench=rep ratio=p50_vs_udp driver=$d sync=$s outstanding=$k value=$(calc "$a / $b")"
+        done
+    done
+done
+for d in "${drivers[@]}"; do
+    a=$(med "$d" yes 1 p50_us)
+    [[ -n $a && -n $fd_p50 ]] && echo "bench=rep ratio=sync_p50_vs_fdatasync_p50 driver=$d outstanding=1 value=$(calc "$a / $fd_p50")"
+    for k in 32 256; do
+        a=$(med "$d" yes "$k" commits_per_s)
+        [[ -n $a && -n $fd_ops ]] && echo "bench=rep ratio=sync_commits_per_s_vs_fdatasync_ops_per_s driver=$d outstanding=$k value=$(calc "$a / $fd_ops")"
+    done
+    a=$(med "$d" no 1 p50_us)
+    w=${floor[rtt,$d]:-}
+    [[ -n $a && -n $w ]] && echo "bench=rep ratio=nosync_p50_vs_rtt_p50 driver=$d outstanding=1 value=$(calc "$a / $w")"
+done
+
+# ---- checks (issue 4's bars, over dpdk-vhost) ----
+
+n_pass=0
+n_checks=0
+check() {
+    local name=$1 want=$2 value=$3 pass=$4 extra=${5:-}
+    n_checks=$((n_checks + 1))
+    [[ $pass == yes ]] && n_pass=$((n_pass + 1))
+    echo "bench=rep check=$name want=$want value=$value pass=$pass$extra"
+}
+if [[ " ${drivers[*]} " == *" dpdk-vhost "* ]]; then
+    d=dpdk-vhost
+    a=$(med $d yes 1 p50_us)
+    o=$(med $d yes 1 other_cpu_pct)
+    if [[ -n $a && -n $fd_p50 ]]; then
+        val=$(calc "$a / $fd_p50")
+        check sync_p50_k1_vs_fdatasync_p50 "<=1.5" "$val" "$(awk -v v="$val" 'BEGIN { print (v <= 1.5 ? "yes" : "no") }')" " driver=$d p50_us=$a floor_p50_us=$fd_p50 other_cpu_pct=$o"
+    fi
+    a=$(med $d yes 256 commits_per_s)
+    o=$(med $d yes 256 other_cpu_pct)
+    if [[ -n $a && -n $fd_ops ]]; then
+        val=$(calc "$a / $fd_ops")
+        check sync_commits_k256_vs_fdatasyncs ">=20" "$val" "$(awk -v v="$val" 'BEGIN { print (v >= 20 ? "yes" : "no") }')" " driver=$d commits_per_s=$a floor_ops_per_s=$fd_ops other_cpu_pct=$o"
+    fi
+    a=$(med $d no 1 p50_us)
+    o=$(med $d no 1 other_cpu_pct)
+    if [[ -n $a ]]; then
+        check nosync_p50_k1_us "<=40" "$a" "$(awk -v v="$a" 'BEGIN { print (v <= 40 ? "yes" : "no") }')" " driver=$d other_cpu_pct=$o"
+    fi
+    a=$(med $d no 256 commits_per_s)
+    b=$(med udp no 256 commits_per_s)
+    o=$(med $d no 256 other_cpu_pct)
+    if [[ -n $a && -n $b ]]; then
+        val=$(calc "$a / $b")
+        check nosync_commits_k256_vhost_vs_udp ">=2" "$val" "$(awk -v v="$val" 'BEGIN { print (v >= 2 ? "yes" : "no") }')" " vhost_commits_per_s=$a udp_commits_per_s=$b other_cpu_pct=$o"
+    fi
+fi
+echo "bench=rep checks_passed=$n_pass checks=$n_checks end loadavg=$(cut -d' ' -f1 /proc/loadavg)"
