@@ -5,6 +5,8 @@
  * alone would do it. What a SYNC commit costs at best on this filesystem.
  *
  * Usage: tern-bench-rep-floor DIR [OPS [SIZE]]
+ *        tern-bench-rep-floor --now    (prints CLOCK_MONOTONIC in ns: the orchestrator's
+ *                                       clock for perf record -k monotonic windows)
  * Prints: bench=floor test=fdatasync size=SIZE ops=N ops_per_s=.. p50_us=.. p99_us=..
  *         p999_us=.. max_us=.. fs=TYPE
  */
@@ -69,8 +71,12 @@ main(int argc, char **argv)
 	struct statfs sf;
 	int fd;
 
+	if (argc == 2 && strcmp(argv[1], "--now") == 0) {
+		printf("%llu\n", (unsigned long long)now_ns());
+		return 0;
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: tern-bench-rep-floor DIR [OPS [SIZE]]\n");
+		fprintf(stderr, "usage: tern-bench-rep-floor DIR [OPS [SIZE]] | --now\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (argc > 2)

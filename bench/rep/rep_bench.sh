@@ -240,8 +240,9 @@ cpu_of_pids() {
     echo "$sum"
 }
 
+# CLOCK_MONOTONIC in ns (perf record -k monotonic uses the same clock)
 now_ns() {
-    date +%s%N
+    "$floor_exe" --now
 }
 
 # ---- numbers ----
@@ -461,6 +462,8 @@ load() {
         return 1
     fi
     t1=$(now_ns)
+    load_t0=$t0
+    load_t1=$t1
     c1=$(cpu_of_pids "${pid_of[@]}")
     a1=$(cpu_total_busy)
     secs=$(calc "($t1 - $t0) / 1e9")
@@ -648,56 +651,72 @@ run_group() {
     return 0
 }
 
-# --syscalls: perf stat (else strace -c) on the master over one sync=yes K=32 load.
+# --syscalls: on the master, over one sync=yes K=32 load: perf record of
+# raw_syscalls:sys_enter with CLOCK_MONOTONIC timestamps, counted between the moment the load
+# command was sent and the moment its answer came (the idle polling around it excluded);
+# perf stat for instructions (a hardware counter: absent in most VMs) and the CPU time.
+# Without perf: strace -c -f over a window that includes some idle time.
 syscall_run() {
-    local n=${n_max[yes,32]} pid=${pid_of[1]} out="$tmp/syscalls.txt" c0 c1 tool
+    local n=${n_max[yes,32]} pid=${pid_of[1]} out="$tmp/syscalls.txt" c0 c1 tool rec_pid=
     c0=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
     if command -v perf >/dev/null; then
         tool=perf
-        perf stat -e 'raw_syscalls:sys_enter,instructions,task-clock' -x, -p "$pid" -o "$out" &
+        perf stat -e 'instructions,task-clock' -x, -p "$pid" -o "$out" 2>/dev/null &
         perf_pid=$!
-        sleep 0.3
-        perf record -q -e raw_syscalls:sys_enter -p "$pid" -o "$tmp/perf.data" 2>/dev/null &
-        local rec_pid=$!
-        sleep 0.3
+        perf record -q -k monotonic -e raw_syscalls:sys_enter -p "$pid" -o "$tmp/perf.data" \
+            >/dev/null 2>&1 &
+        rec_pid=$!
+        sleep 0.5
     elif command -v strace >/dev/null; then
         tool=strace
         strace -c -f -q -p "$pid" -o "$out" &
         perf_pid=$!
         sleep 0.5
     else
-        echo "bench=rep test=syscalls driver=dpdk-vhost outstanding=32 error=needs_perf_or_strace"
+        echo "bench=rep test=syscalls driver=dpdk-vhost outstanding=32 error=needs_perf_or_strace" >>"$tmp/syscalls.line"
         return
     fi
     load "$n" 32 "$sync_dur"
     local ok=$?
     c1=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
-    [[ -n ${rec_pid:-} ]] && kill -INT "$rec_pid" 2>/dev/null && wait "$rec_pid" 2>/dev/null
+    if [[ -n $rec_pid ]]; then
+        kill -INT "$rec_pid" 2>/dev/null
+        wait "$rec_pid" 2>/dev/null
+    fi
     kill -INT "$perf_pid" 2>/dev/null
     wait "$perf_pid" 2>/dev/null
     perf_pid=
     if ((ok != 0)); then
-        echo "bench=rep test=syscalls driver=dpdk-vhost outstanding=32 error=load_failed"
+        echo "bench=rep test=syscalls driver=dpdk-vhost outstanding=32 error=load_failed" >>"$tmp/syscalls.line"
         return
     fi
-    local commits sc ins top="" cpu_us
+    local commits sc="" ins="" top="" cpu_us spc ipc
     commits=$(field "$last_load" commits)
     cpu_us=$(calc "($c1 - $c0) / $hz * 1e6 / $commits")
     if [[ $tool == perf ]]; then
-        sc=$(awk -F, '$3 ~ /raw_syscalls:sys_enter/ { print $1 }' "$out")
         ins=$(awk -F, '$3 ~ /^instructions/ { print $1 }' "$out")
-        if [[ -f $tmp/perf.data ]]; then
-            top=$(perf script -i "$tmp/perf.data" -F comm,trace 2>/dev/null |
-                sed -n 's/^ *\([^ ].*[^ ]\) *NR \([0-9]*\).*/\1:\2/p' | sort | uniq -c | sort -rn | head -n 6 |
-                awk -v n="$commits" '{ split($2, a, ":"); gsub(/ /, "_", a[1]); printf "%s%s/%s=%.3f", (NR > 1 ? "," : ""), a[1], sysname(a[2]), $1 / n }
-                     function sysname(nr) { return "nr" nr }')
-        fi
+        # per thread and syscall, inside [load_t0, load_t1]
+        perf script -i "$tmp/perf.data" -F comm,time,trace 2>/dev/null |
+            awk -v t0="$load_t0" -v t1="$load_t1" '
+                { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) break
+                  if (i > NF) next
+                  t = substr($i, 1, length($i) - 1) * 1e9
+                  if (t < t0 || t > t1) next
+                  comm = $1; for (j = 2; j < i; j++) comm = comm "_" $j
+                  print comm, $(i + 2) }' | sort | uniq -c | sort -rn >"$tmp/syscalls.top"
+        sc=$(awk '{ s += $1 } END { print s + 0 }' "$tmp/syscalls.top")
+        top=$(head -n 6 "$tmp/syscalls.top" | awk -v n="$commits" '
+            BEGIN { split("0 read 1 write 3 close 7 poll 16 ioctl 17 pread64 18 pwrite64 " \
+                          "24 sched_yield 35 nanosleep 44 sendto 45 recvfrom 46 sendmsg " \
+                          "47 recvmsg 74 fsync 75 fdatasync 202 futex 228 clock_gettime " \
+                          "230 clock_nanosleep 232 epoll_wait 281 epoll_pwait " \
+                          "299 recvmmsg 307 sendmmsg 426 io_uring_enter 441 epoll_pwait2", a, " ")
+                    for (i = 1; i in a; i += 2) name[a[i]] = a[i + 1] }
+            { nm = ($3 in name) ? name[$3] : "nr" $3
+              printf "%s%s/%s=%.3f", (NR > 1 ? "," : ""), $2, nm, $1 / n }')
     else
-        sc=$(awk '/^[0-9 .]+ +[0-9.]+ +[0-9]+ +[0-9]+/ && $NF == "total" { print $(NF - 2) }' "$out")
-        [[ -z $sc ]] && sc=$(awk '$NF == "total" { print $3 }' "$out")
-        ins=""
+        sc=$(awk '$NF == "total" { print $(NF - 2) }' "$out")
     fi
-    local spc ipc
     spc=$([[ $sc =~ ^[0-9]+$ ]] && calc "$sc / $commits" || echo n/a)
     ipc=$([[ $ins =~ ^[0-9]+$ ]] && calc "$ins / $commits" || echo "n/a(no_pmu)")
     echo "bench=rep test=syscalls driver=dpdk-vhost sync=yes outstanding=32 durability=$sync_dur commits=$commits syscalls_per_commit=$spc instructions_per_commit=$ipc cpu_us_per_commit=$cpu_us tool=$tool commits_per_s=$(field "$last_load" commits_per_s)${top:+ top_syscalls_per_commit=$top}" >>"$tmp/syscalls.line"
