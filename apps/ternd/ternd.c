@@ -74,6 +74,7 @@ static const char usage_text[] =
 	"                        sync,no_sync,simple_majority (sync | write_no_sync | no_sync;\n"
 	"                        all | simple_majority | none)\n"
 	"  --ack-timeout-ms N    default ack timeout (default 5000)\n"
+	"  --gap-us N            --load: pause before each submission (default 0)\n"
 	"\n"
 	"Load generator (on the master; elsewhere it reports that commits fail):\n"
 	"  --load N              commit N entries once open, then keep running\n"
@@ -84,7 +85,9 @@ static const char usage_text[] =
 	"                        (means of queue, assign->local durable, assign->sent,\n"
 	"                        sent->acked, to done, from the datapath's timestamps)\n"
 	"  --commands            read commands from stdin, one per line:\n"
-	"                          load N [K [L,R,A [TIMEOUT_MS]]]   as --load, with these\n"
+	"                          load N [K [L,R,A [TIMEOUT_MS [GAP_US]]]]\n"
+	"                                  as --load, with these; TIMEOUT_MS 0: the default;\n"
+	"                                  GAP_US: pause before each submission\n"
 	"                          stats                             print the summary line\n"
 	"                          dump                              tern_rep_dump to stdout\n"
 	"                          quit                              close and exit\n"
@@ -104,6 +107,7 @@ struct load_req {
 	uint32_t size;
 	struct tern_durability dur;
 	uint64_t timeout_ns;
+	uint64_t gap_us; /* pause before each submission (pacing, to see idle wake-up) */
 };
 
 static struct {
@@ -121,6 +125,7 @@ static struct {
 	bool dur_set;
 	uint64_t ack_timeout_ms;
 	uint64_t load;
+	uint64_t gap_us;
 	uint32_t entry_size;
 	unsigned int outstanding;
 	bool commands;
@@ -513,6 +518,9 @@ parse_args(int argc, char **argv)
 			if (parse_u64(v, &n) != 0)
 				goto bad;
 			args.load = n;
+		} else if (strcmp(a, "--gap-us") == 0) {
+			if (parse_u64(v, &args.gap_us) != 0)
+				goto bad;
 		} else if (strcmp(a, "--entry-size") == 0) {
 			if (parse_u64(v, &n) != 0 || n > (1U << 20))
 				goto bad;
@@ -572,6 +580,7 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 	double s_queue = 0, s_local = 0, s_sent = 0, s_ack = 0, s_done = 0;
 	uint64_t n_local = 0, n_sent = 0, n_ack = 0;
 	int first_err = 0;
+	unsigned int first_master = TERN_WIRE_NODE_ALL, first_needed = 0, first_received = 0;
 	unsigned int i;
 
 	if (t == NULL || buf == NULL || lat == NULL || seq == NULL) {
@@ -587,6 +596,12 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 
 			if (__atomic_load_n(&t[i].state, __ATOMIC_ACQUIRE) != TERN_REP_TXN_IDLE)
 				continue; /* in flight, or done and not yet collected */
+			if (lr->gap_us > 0) {
+				struct timespec g = {.tv_sec = (time_t)(lr->gap_us / 1000000),
+						     .tv_nsec = (long)(lr->gap_us % 1000000) * 1000};
+
+				nanosleep(&g, NULL);
+			}
 			memcpy(p, &submitted, 8 < lr->size ? 8 : lr->size);
 			for (uint32_t b = 8; b < lr->size; b++)
 				p[b] = (uint8_t)(submitted * 31 + b);
@@ -626,8 +641,12 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 				ok++;
 			} else {
 				failed++;
-				if (first_err == 0)
+				if (first_err == 0) {
 					first_err = rc;
+					first_master = d->master;
+					first_needed = d->acks_needed;
+					first_received = d->acks_received;
+				}
 			}
 			/* A pass reads the clock once: a txn submitted during the pass that
 			 * completes it can look a little older than its submit stamp. */
@@ -670,7 +689,9 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 	       n_ack ? s_ack / (double)n_ack / 1000.0 : 0.0,
 	       done ? s_done / (double)done / 1000.0 : 0.0);
 	if (first_err != 0)
-		printf("load_first_error err=%s text=\"%s\"\n", tern_errname(first_err),
+		printf("load_first_error err=%s master=%u acks_needed=%u acks_received=%u "
+		       "text=\"%s\"\n",
+		       tern_errname(first_err), first_master, first_needed, first_received,
 		       tern_strerror(first_err));
 out:
 	free(t);
@@ -758,6 +779,8 @@ command(struct tern_rep *rep, char *line, const struct tern_rep_opts *o)
 				goto bad;
 			lr.timeout_ns = tern_ms_to_ns(v);
 		}
+		if (nt > 5 && parse_u64(tok[5], &lr.gap_us) != 0)
+			goto bad;
 		load_run(rep, &lr);
 	} else {
 		goto bad;
@@ -765,7 +788,8 @@ command(struct tern_rep *rep, char *line, const struct tern_rep_opts *o)
 	printf("ok %s\n", tok[0]);
 	return 0;
 bad:
-	printf("error: bad command (load N [K [L,R,A [TIMEOUT_MS]]] | stats | dump | quit)\n");
+	printf("error: bad command (load N [K [L,R,A [TIMEOUT_MS [GAP_US]]]] | stats | dump | "
+	       "quit)\n");
 	return 0;
 }
 
@@ -890,7 +914,8 @@ main(int argc, char **argv)
 		struct load_req lr = {.n = args.load,
 				      .k = args.outstanding,
 				      .size = args.entry_size,
-				      .dur = o.durability};
+				      .dur = o.durability,
+				      .gap_us = args.gap_us};
 
 		load_run(rep, &lr);
 	}
