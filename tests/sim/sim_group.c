@@ -816,6 +816,15 @@ drain_done(struct sim *s)
 				violation(s, "I5: commit %" PRIu64 " succeeded without a VLSN", id);
 			else
 				check_acked(s, id);
+			/* The stage timestamps: submitted <= assigned <= local, acked <= done. */
+			if (d->t_submit_ns != c->t_submit || d->t_assign_ns < d->t_submit_ns ||
+			    d->t_local_ns < d->t_assign_ns || d->t_local_ns > d->t_done_ns ||
+			    d->t_acked_ns > d->t_done_ns || d->t_done_ns > s->now)
+				violation(s, "I5: commit %" PRIu64 " stage times out of order: submit %" PRIu64
+					  " assign %" PRIu64 " local %" PRIu64 " acked %" PRIu64
+					  " done %" PRIu64 " (now %" PRIu64 ")",
+					  id, d->t_submit_ns, d->t_assign_ns, d->t_local_ns, d->t_acked_ns,
+					  d->t_done_ns, s->now);
 			break;
 		case -TERN_EACKS:
 			s->tot->eacks++;
@@ -1706,7 +1715,7 @@ main(int argc, char **argv)
 	static struct sim sim;
 	struct totals tot;
 	unsigned int nodes = 3;
-	uint64_t seeds = TERN_SIM_SANITIZED ? 100 : 1000, first = 1, commits = 200, sd, one;
+	uint64_t seeds = TERN_SIM_SANITIZED ? 300 : 1000, first = 1, commits = 200, sd, one;
 	uint64_t failing[16];
 	unsigned int n_failing = 0;
 	bool verbose = false, single, set;
