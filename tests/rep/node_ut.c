@@ -23,9 +23,9 @@
 
 #include "ut.h"
 
-#define FX_NODES 3
+#define FX_NODES   3
 #define FX_COMMITS 2048
-#define FX_MASTER 1
+#define FX_MASTER  1
 #define FX_STEP_NS (100 * TERN_NS_PER_US)
 
 struct fx_node {
@@ -219,11 +219,11 @@ fx_run_ns(uint64_t ns)
 }
 
 /* Step until @p cond holds or @p limit_ns of virtual time passed. */
-#define FX_UNTIL(cond, limit_ns)                                                           \
-	do {                                                                               \
-		uint64_t fx_end_ = fx.now + (limit_ns);                                    \
-		while (!(cond) && fx.now < fx_end_)                                        \
-			fx_step();                                                         \
+#define FX_UNTIL(cond, limit_ns)                                                                   \
+	do {                                                                                       \
+		uint64_t fx_end_ = fx.now + (limit_ns);                                            \
+		while (!(cond) && fx.now < fx_end_)                                                \
+			fx_step();                                                                 \
 	} while (0)
 
 static uint32_t

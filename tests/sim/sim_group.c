@@ -67,19 +67,19 @@
 #define TERN_SIM_SANITIZED 0
 #endif
 
-#define SIM_NODES_MAX 6
-#define SIM_COMMITS_MAX 2048
-#define SIM_GROUP_ID 0x7e51
-#define SIM_MASTER 1
-#define SIM_PAYLOAD_MAX 4096
-#define SIM_FAULTS_MAX 32
-#define SIM_TRACE 48
-#define SIM_QUANTUM_NS (200 * TERN_NS_PER_US)
-#define SIM_CHECK_EVERY_NS (2 * TERN_NS_PER_MS)
-#define SIM_WORK_LIMIT_NS (4 * TERN_NS_PER_S)
+#define SIM_NODES_MAX	      6
+#define SIM_COMMITS_MAX	      2048
+#define SIM_GROUP_ID	      0x7e51
+#define SIM_MASTER	      1
+#define SIM_PAYLOAD_MAX	      4096
+#define SIM_FAULTS_MAX	      32
+#define SIM_TRACE	      48
+#define SIM_QUANTUM_NS	      (200 * TERN_NS_PER_US)
+#define SIM_CHECK_EVERY_NS    (2 * TERN_NS_PER_MS)
+#define SIM_WORK_LIMIT_NS     (4 * TERN_NS_PER_S)
 #define SIM_CONVERGE_LIMIT_NS (6 * TERN_NS_PER_S)
-#define SIM_POLL_ROUNDS 64
-#define SIM_MTU_MAX 4096
+#define SIM_POLL_ROUNDS	      64
+#define SIM_MTU_MAX	      4096
 
 /* ---- one commit, as the workload sees it ---- */
 
@@ -87,16 +87,16 @@ enum cstate { C_NONE = 0, C_PENDING, C_DONE };
 
 struct commit {
 	uint8_t state;
-	uint8_t node;      /**< index of the node it was submitted to */
+	uint8_t node; /**< index of the node it was submitted to */
 	uint8_t local_sync, replica_sync, ack;
 	uint8_t acks_needed, acks_received;
-	bool to_master;    /**< submitted to the static master */
-	bool late;         /**< reported as pending past its timeout */
+	bool to_master; /**< submitted to the static master */
+	bool late;	/**< reported as pending past its timeout */
 	int err;
 	uint64_t vlsn;
-	uint64_t epoch;    /**< master incarnation it completed in */
+	uint64_t epoch; /**< master incarnation it completed in */
 	uint64_t t_submit, t_done, timeout;
-	uint32_t holders;  /**< nodes counted durable holders at completion (I1) */
+	uint32_t holders; /**< nodes counted durable holders at completion (I1) */
 };
 
 /* ---- one node of the group ---- */
@@ -105,7 +105,7 @@ struct snode {
 	struct sim *sim;
 	unsigned int idx;
 	uint16_t id;
-	uint8_t type;      /**< TERN_WIRE_NODE_ELECTABLE or _SECONDARY */
+	uint8_t type; /**< TERN_WIRE_NODE_ELECTABLE or _SECONDARY */
 	struct tern_io *io;
 	struct tern_net *net;
 	struct tern_node *node;
@@ -113,9 +113,9 @@ struct snode {
 	unsigned int incarnation;
 	uint64_t restart_at;
 	uint64_t down_durable, down_last; /**< at the crash */
-	uint64_t down_epoch; /**< master epoch it was a synced-up replica of at the crash (0: none) */
-	bool log_failed;   /**< its log turned read-only: crash pending */
-	bool enospc;       /**< capacity limited now, or was in this incarnation */
+	uint64_t down_epoch; /**< master epoch it was synced up with at the crash (0: none) */
+	bool log_failed;     /**< its log turned read-only: crash pending */
+	bool enospc;	     /**< capacity limited now, or was in this incarnation */
 	/* on_state */
 	enum tern_node_state state;
 	uint16_t master;
@@ -161,9 +161,10 @@ enum fault_kind {
 };
 
 static const char *const fault_names[F_KINDS_] = {
-	"loss", "dup", "jitter", "delay", "partition", "isolate", "oneway", "kill",
-	"crash_replica", "crash_master", "fsync_replica", "write_replica", "fsync_master",
-	"enospc_replica", "enospc_master", "heal_net", "heal_disk",
+	"loss",		 "dup",		  "jitter",	  "delay",	    "partition",
+	"isolate",	 "oneway",	  "kill",	  "crash_replica",  "crash_master",
+	"fsync_replica", "write_replica", "fsync_master", "enospc_replica", "enospc_master",
+	"heal_net",	 "heal_disk",
 };
 
 struct done_rec {
@@ -202,8 +203,8 @@ struct sim {
 	uint64_t next_submit_at, submit_gap;
 	double p_replica, p_big;
 	/* master */
-	uint64_t epoch;        /**< master incarnations */
-	uint64_t max_term;     /**< highest term seen anywhere */
+	uint64_t epoch;		  /**< master incarnations */
+	uint64_t max_term;	  /**< highest term seen anywhere */
 	uint64_t term_master[64]; /**< term -> master id + 1 (I6), for terms < 64 */
 	/* faults */
 	struct fault f[SIM_FAULTS_MAX];
@@ -263,8 +264,7 @@ on_fatal_signal(int sig)
 	raise(sig);
 }
 
-static void
-trace(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void trace(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 trace(struct sim *s, const char *fmt, ...)
@@ -282,8 +282,7 @@ trace(struct sim *s, const char *fmt, ...)
 		fprintf(stderr, "  %s\n", buf);
 }
 
-static void
-violation(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void violation(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 violation(struct sim *s, const char *fmt, ...)
@@ -367,7 +366,8 @@ entry_id(struct sim *s, const struct snode *sn, const struct tern_log_entry *e)
 	if (e->len != payload_len(s, id) || memcmp(want, e->data, e->len) != 0 ||
 	    e->type != payload_type(id) || e->txn_id != (id ^ 0x5a5a) ||
 	    e->timestamp_ns != id * 1000) {
-		violation(s, "node %u: entry vlsn %" PRIu64 " (commit %" PRIu64
+		violation(s,
+			  "node %u: entry vlsn %" PRIu64 " (commit %" PRIu64
 			  ") does not match what was committed",
 			  sn->id, e->vlsn, id);
 		return UINT64_MAX;
@@ -471,8 +471,8 @@ node_start(struct sim *s, struct snode *sn)
 	sn->log_failed = false;
 	rc = tern_node_open(&o, s->now, &sn->node);
 	if (rc != 0) {
-		violation(s, "node %u: tern_node_open after %u starts: %s", sn->id,
-			  sn->incarnation, tern_strerror(rc));
+		violation(s, "node %u: tern_node_open after %u starts: %s", sn->id, sn->incarnation,
+			  tern_strerror(rc));
 		tern_net_close(sn->net);
 		sn->net = NULL;
 		sn->node = NULL;
@@ -512,13 +512,14 @@ node_crash(struct sim *s, struct snode *sn, enum tern_io_mem_crash_mode mode, ui
 	sn->down_durable = tern_log_durable_vlsn(log);
 	sn->down_last = tern_log_last_vlsn(log);
 	sn->down_epoch = sn->idx != 0 && sn->state == TERN_NODE_REPLICA && master_node(s)->up &&
-				 sn->term == master_node(s)->term
-			 ? s->epoch
-			 : 0;
+					 sn->term == master_node(s)->term
+				 ? s->epoch
+				 : 0;
 	tern_net_sim_kill(s->world, sn->id);
 	lost = tern_io_mem_crash(sn->io, mode);
-	trace(s, "crash node %u (%s, %" PRIu64 " unsynced bytes lost; durable %" PRIu64
-		 " last %" PRIu64 "), restart in %.2fms",
+	trace(s,
+	      "crash node %u (%s, %" PRIu64 " unsynced bytes lost; durable %" PRIu64
+	      " last %" PRIu64 "), restart in %.2fms",
 	      sn->id, modes[mode], lost, sn->down_durable, sn->down_last, (double)down_ns / 1e6);
 	node_stop_stats(s, sn);
 	tern_node_close(sn->node); /* the log's files went with the crash: errors expected */
@@ -562,20 +563,23 @@ check_holdings(struct sim *s, struct snode *sn)
 		if (c->state != C_DONE || !(c->holders & (1u << sn->idx)))
 			continue;
 		if (tern_log_last_vlsn(log) < c->vlsn) {
-			violation(s, "I1: node %u lost acknowledged commit %" PRIu64
-				  " (vlsn %" PRIu64 ") in a crash: log ends at %" PRIu64,
+			violation(s,
+				  "I1: node %u lost acknowledged commit %" PRIu64 " (vlsn %" PRIu64
+				  ") in a crash: log ends at %" PRIu64,
 				  sn->id, id, c->vlsn, tern_log_last_vlsn(log));
 			continue;
 		}
 		rc = read_entry(sn, c->vlsn, &e, buf);
 		if (rc != 0) {
-			violation(s, "I1: node %u: reading acknowledged commit %" PRIu64
+			violation(s,
+				  "I1: node %u: reading acknowledged commit %" PRIu64
 				  " at vlsn %" PRIu64 " after a crash: %s",
 				  sn->id, id, c->vlsn, tern_strerror(rc));
 			continue;
 		}
 		if (entry_id(s, sn, &e) != id)
-			violation(s, "I1: node %u holds another entry at vlsn %" PRIu64
+			violation(s,
+				  "I1: node %u holds another entry at vlsn %" PRIu64
 				  " than acknowledged commit %" PRIu64 " after a crash",
 				  sn->id, c->vlsn, id);
 	}
@@ -595,11 +599,11 @@ node_restart(struct sim *s, struct snode *sn)
 		return;
 	log = tern_node_log(sn->node);
 	s->tot->restarts++;
-	trace(s, "restart node %u: log [%" PRIu64 ", %" PRIu64 "] durable %" PRIu64
-		 " last term %" PRIu64 ", state %s term %" PRIu64,
-	      sn->id, tern_log_first_vlsn(log), tern_log_last_vlsn(log),
-	      tern_log_durable_vlsn(log), tern_log_last_term(log), tern_node_state_str(sn->state),
-	      tern_node_term(sn->node));
+	trace(s,
+	      "restart node %u: log [%" PRIu64 ", %" PRIu64 "] durable %" PRIu64
+	      " last term %" PRIu64 ", state %s term %" PRIu64,
+	      sn->id, tern_log_first_vlsn(log), tern_log_last_vlsn(log), tern_log_durable_vlsn(log),
+	      tern_log_last_term(log), tern_node_state_str(sn->state), tern_node_term(sn->node));
 	check_holdings(s, sn);
 	sn->reopened = true;
 	sn->open_last = tern_log_last_vlsn(log);
@@ -607,7 +611,8 @@ node_restart(struct sim *s, struct snode *sn)
 		/* I6: a restarted master never reuses a term. */
 		if (tern_node_term(sn->node) <= prev_max) {
 			if (g_strict)
-				violation(s, "I6: restarted master took term %" PRIu64
+				violation(s,
+					  "I6: restarted master took term %" PRIu64
 					  ", not above the highest term seen before (%" PRIu64 ")",
 					  tern_node_term(sn->node), prev_max);
 			s->tot->known_term_reuse++;
@@ -649,9 +654,9 @@ on_done(void *arg, const struct tern_commit_done *d, unsigned int n)
 	for (i = 0; i < n; i++) {
 		uint64_t id = (uint64_t)(uintptr_t)d[i].cookie;
 
-		if (id >= s->next_id + 64 || id >= SIM_COMMITS_MAX ||
-		    s->c[id].state != C_PENDING) {
-			violation(s, "I5: node %u completed commit %" PRIu64
+		if (id >= s->next_id + 64 || id >= SIM_COMMITS_MAX || s->c[id].state != C_PENDING) {
+			violation(s,
+				  "I5: node %u completed commit %" PRIu64
 				  " which is not pending (state %d): completed twice or unknown",
 				  sn->id, id, id < SIM_COMMITS_MAX ? s->c[id].state : -1);
 			continue;
@@ -683,8 +688,8 @@ on_state(void *arg, enum tern_node_state st, uint16_t master, uint64_t term)
 				  SIM_MASTER);
 		if (term < TERN_DIM(s->term_master)) {
 			if (s->term_master[term] != 0 && s->term_master[term] != sn->id + 1u)
-				violation(s, "I6: two masters in term %" PRIu64 ": %u and %u",
-					  term, (unsigned)(s->term_master[term] - 1), sn->id);
+				violation(s, "I6: two masters in term %" PRIu64 ": %u and %u", term,
+					  (unsigned)(s->term_master[term] - 1), sn->id);
 			s->term_master[term] = sn->id + 1u;
 		}
 	}
@@ -723,19 +728,23 @@ check_acked(struct sim *s, uint64_t id)
 		return;
 	if (c->local_sync == TERN_LOG_SYNC) {
 		if (tern_log_durable_vlsn(tern_node_log(m->node)) < c->vlsn)
-			violation(s, "I1: commit %" PRIu64 " (vlsn %" PRIu64
-				  ") completed under local SYNC but the master's durable VLSN is %" PRIu64,
+			violation(s,
+				  "I1: commit %" PRIu64 " (vlsn %" PRIu64
+				  ") completed under local SYNC but the master's durable VLSN is "
+				  "%" PRIu64,
 				  id, c->vlsn, tern_log_durable_vlsn(tern_node_log(m->node)));
 		rc = read_entry(m, c->vlsn, &e, buf);
 		if (rc != 0 || entry_id(s, m, &e) != id)
-			violation(s, "I1: commit %" PRIu64 ": the master's entry at vlsn %" PRIu64
+			violation(s,
+				  "I1: commit %" PRIu64 ": the master's entry at vlsn %" PRIu64
 				  " is not it (%s)",
 				  id, c->vlsn, tern_strerror(rc));
 		else
 			c->holders |= 1u;
 	} else if (c->local_sync == TERN_LOG_WRITE_NO_SYNC &&
 		   tern_log_written_vlsn(tern_node_log(m->node)) < c->vlsn) {
-		violation(s, "I1: commit %" PRIu64 " (vlsn %" PRIu64
+		violation(s,
+			  "I1: commit %" PRIu64 " (vlsn %" PRIu64
 			  ") completed under WRITE_NO_SYNC before it was written (written %" PRIu64
 			  ")",
 			  id, c->vlsn, tern_log_written_vlsn(tern_node_log(m->node)));
@@ -776,7 +785,8 @@ check_acked(struct sim *s, uint64_t id)
 		have++;
 	}
 	if (have < need)
-		violation(s, "I1: commit %" PRIu64 " (vlsn %" PRIu64 ", ack %u, replica %s) completed "
+		violation(s,
+			  "I1: commit %" PRIu64 " (vlsn %" PRIu64 ", ack %u, replica %s) completed "
 			  "with %u electable replicas holding it %s, %u needed",
 			  id, c->vlsn, c->ack, sync ? "SYNC" : "NO_SYNC", have,
 			  sync ? "durably" : "", need);
@@ -801,16 +811,20 @@ drain_done(struct sim *s)
 		c->acks_received = d->acks_received;
 		s->outstanding--;
 		if (sn->idx != c->node)
-			violation(s, "I5: commit %" PRIu64 " submitted to node %u completed on node %u",
+			violation(s,
+				  "I5: commit %" PRIu64
+				  " submitted to node %u completed on node %u",
 				  id, s->nodes[c->node].id, sn->id);
 		if (!err_documented(d->err))
-			violation(s, "I5: commit %" PRIu64 " failed with undocumented error %d (%s)", id,
-				  d->err, tern_strerror(d->err));
+			violation(s,
+				  "I5: commit %" PRIu64 " failed with undocumented error %d (%s)",
+				  id, d->err, tern_strerror(d->err));
 		switch (d->err) {
 		case 0:
 			s->tot->ok++;
 			if (!c->to_master)
-				violation(s, "I5: commit %" PRIu64 " succeeded on non-master node %u",
+				violation(s,
+					  "I5: commit %" PRIu64 " succeeded on non-master node %u",
 					  id, sn->id);
 			if (d->vlsn == 0)
 				violation(s, "I5: commit %" PRIu64 " succeeded without a VLSN", id);
@@ -820,37 +834,46 @@ drain_done(struct sim *s)
 			if (d->t_submit_ns != c->t_submit || d->t_assign_ns < d->t_submit_ns ||
 			    d->t_local_ns < d->t_assign_ns || d->t_local_ns > d->t_done_ns ||
 			    d->t_acked_ns > d->t_done_ns || d->t_done_ns > s->now)
-				violation(s, "I5: commit %" PRIu64 " stage times out of order: submit %" PRIu64
+				violation(s,
+					  "I5: commit %" PRIu64
+					  " stage times out of order: submit %" PRIu64
 					  " assign %" PRIu64 " local %" PRIu64 " acked %" PRIu64
 					  " done %" PRIu64 " (now %" PRIu64 ")",
-					  id, d->t_submit_ns, d->t_assign_ns, d->t_local_ns, d->t_acked_ns,
-					  d->t_done_ns, s->now);
+					  id, d->t_submit_ns, d->t_assign_ns, d->t_local_ns,
+					  d->t_acked_ns, d->t_done_ns, s->now);
 			break;
 		case -TERN_EACKS:
 			s->tot->eacks++;
 			if (d->acks_needed != acks_expected(s, c->ack) ||
 			    d->acks_received >= d->acks_needed)
-				violation(s, "I5: commit %" PRIu64 " -TERN_EACKS with acks %u of %u "
+				violation(s,
+					  "I5: commit %" PRIu64 " -TERN_EACKS with acks %u of %u "
 					  "(policy %u needs %u)",
 					  id, d->acks_received, d->acks_needed, c->ack,
 					  acks_expected(s, c->ack));
 			if (s->now < c->t_submit + c->timeout)
-				violation(s, "I5: commit %" PRIu64 " -TERN_EACKS after %.3fms, before "
+				violation(s,
+					  "I5: commit %" PRIu64 " -TERN_EACKS after %.3fms, before "
 					  "its timeout of %.3fms",
 					  id, (double)(s->now - c->t_submit) / 1e6,
 					  (double)c->timeout / 1e6);
 			if (d->vlsn == 0)
-				violation(s, "I5: commit %" PRIu64 " -TERN_EACKS without a VLSN", id);
+				violation(s, "I5: commit %" PRIu64 " -TERN_EACKS without a VLSN",
+					  id);
 			break;
 		case -TERN_ENOTMASTER:
 			s->tot->enotmaster++;
 			if (c->to_master && sn->state == TERN_NODE_MASTER)
-				violation(s, "I5: the master refused commit %" PRIu64
-					  " with -TERN_ENOTMASTER", id);
+				violation(s,
+					  "I5: the master refused commit %" PRIu64
+					  " with -TERN_ENOTMASTER",
+					  id);
 			if (d->master != SIM_MASTER && d->master != TERN_WIRE_NODE_ALL)
-				violation(s, "I5: -TERN_ENOTMASTER names node %u as the master", d->master);
+				violation(s, "I5: -TERN_ENOTMASTER names node %u as the master",
+					  d->master);
 			if (d->vlsn != 0)
-				violation(s, "I5: refused commit %" PRIu64 " has vlsn %" PRIu64, id, d->vlsn);
+				violation(s, "I5: refused commit %" PRIu64 " has vlsn %" PRIu64, id,
+					  d->vlsn);
 			break;
 		case -TERN_ECLOSED:
 			s->tot->eclosed++;
@@ -864,8 +887,8 @@ drain_done(struct sim *s)
 		}
 		if (d->err != 0 && d->err != -TERN_ENOTMASTER && d->err != -TERN_ECLOSED &&
 		    s->verbose)
-			trace(s, "commit %" PRIu64 " vlsn %" PRIu64 ": %s (acks %u/%u)", id, d->vlsn,
-			      tern_errname(d->err), d->acks_received, d->acks_needed);
+			trace(s, "commit %" PRIu64 " vlsn %" PRIu64 ": %s (acks %u/%u)", id,
+			      d->vlsn, tern_errname(d->err), d->acks_received, d->acks_needed);
 	}
 	s->nq = 0;
 }
@@ -1181,7 +1204,8 @@ poll_all(struct sim *s)
 			busy |= tern_node_poll(sn->node, s->now);
 			if (s->nq > 0)
 				drain_done(s);
-			if (sn->up && !sn->log_failed && tern_log_error(tern_node_log(sn->node)) != 0) {
+			if (sn->up && !sn->log_failed &&
+			    tern_log_error(tern_node_log(sn->node)) != 0) {
 				sn->log_failed = true;
 				trace(s, "node %u: log read-only (%s)", sn->id,
 				      tern_strerror(tern_log_error(tern_node_log(sn->node))));
@@ -1220,7 +1244,8 @@ check_prefix(struct sim *s, struct snode *r, uint64_t upto)
 		}
 		if (e1.term != e2.term || e1.type != e2.type || e1.len != e2.len ||
 		    memcmp(b1, b2, e1.len) != 0) {
-			violation(s, "I2: replica %u (term %" PRIu64 ") vlsn %" PRIu64
+			violation(s,
+				  "I2: replica %u (term %" PRIu64 ") vlsn %" PRIu64
 				  " differs from the master's: term %" PRIu64 " vs %" PRIu64
 				  ", commit %" PRIu64 " vs %" PRIu64,
 				  r->id, r->term, v, e1.term, e2.term,
@@ -1248,7 +1273,8 @@ check_step(struct sim *s)
 			if (c->state == C_PENDING && c->to_master && !c->late &&
 			    s->now > c->t_submit + c->timeout + 20 * TERN_NS_PER_MS &&
 			    !m->log_failed && !m->enospc) {
-				violation(s, "I5: commit %" PRIu64 " pending %.3fms, past its timeout "
+				violation(s,
+					  "I5: commit %" PRIu64 " pending %.3fms, past its timeout "
 					  "of %.3fms",
 					  id, (double)(s->now - c->t_submit) / 1e6,
 					  (double)c->timeout / 1e6);
@@ -1298,8 +1324,10 @@ check_catchup(struct sim *s, struct snode *r)
 		uint64_t d = r->open_last - r->expect_mp;
 
 		if (g_strict || st.truncated > 2 * d + 1)
-			violation(s, "I7: replica %u restarted with log end %" PRIu64
-				  " rolled back to %" PRIu64 " though the master agrees up to %" PRIu64
+			violation(s,
+				  "I7: replica %u restarted with log end %" PRIu64
+				  " rolled back to %" PRIu64
+				  " though the master agrees up to %" PRIu64
 				  " (syncup from too far back)",
 				  r->id, r->open_last, mp, r->expect_mp);
 		s->tot->known_mp_loose++;
@@ -1407,7 +1435,8 @@ final_checks(struct sim *s)
 		}
 		while (sc != NULL && (rc = tern_log_scan_next(sc, &e)) == 1) {
 			if (e.vlsn != expect) {
-				violation(s, "node %u: scan gave vlsn %" PRIu64 ", expected %" PRIu64,
+				violation(s,
+					  "node %u: scan gave vlsn %" PRIu64 ", expected %" PRIu64,
 					  sn->id, e.vlsn, expect);
 				break;
 			}
@@ -1416,15 +1445,19 @@ final_checks(struct sim *s)
 			if (id == UINT64_MAX)
 				continue;
 			if (s->seen[id]++)
-				violation(s, "I3: node %u: commit %" PRIu64 " appears twice (again at vlsn %" PRIu64
-					  ")",
+				violation(s,
+					  "I3: node %u: commit %" PRIu64
+					  " appears twice (again at vlsn %" PRIu64 ")",
 					  sn->id, id, e.vlsn);
 			if (s->c[id].err != 0 && s->c[id].vlsn == 0)
-				violation(s, "I3: node %u: commit %" PRIu64 " failed with %s before it "
+				violation(s,
+					  "I3: node %u: commit %" PRIu64
+					  " failed with %s before it "
 					  "had a VLSN, yet it is in the log at %" PRIu64,
 					  sn->id, id, tern_errname(s->c[id].err), e.vlsn);
 			else if (s->c[id].vlsn != 0 && s->c[id].vlsn != e.vlsn)
-				violation(s, "I3: node %u: commit %" PRIu64 " (vlsn %" PRIu64
+				violation(s,
+					  "I3: node %u: commit %" PRIu64 " (vlsn %" PRIu64
 					  ") sits at vlsn %" PRIu64,
 					  sn->id, id, s->c[id].vlsn, e.vlsn);
 		}
@@ -1438,8 +1471,8 @@ final_checks(struct sim *s)
 			continue;
 		/* I4 (and I2): entry for entry as the master's. */
 		if (tern_log_last_vlsn(log) != tern_log_last_vlsn(ml))
-			violation(s, "I4: node %u ends at %" PRIu64 ", the master at %" PRIu64, sn->id,
-				  tern_log_last_vlsn(log), tern_log_last_vlsn(ml));
+			violation(s, "I4: node %u ends at %" PRIu64 ", the master at %" PRIu64,
+				  sn->id, tern_log_last_vlsn(log), tern_log_last_vlsn(ml));
 		for (v = TERN_MAX(tern_log_first_vlsn(log), tern_log_first_vlsn(ml));
 		     v <= TERN_MIN(tern_log_last_vlsn(log), tern_log_last_vlsn(ml)); v++) {
 			struct tern_log_entry e1, e2;
@@ -1447,7 +1480,8 @@ final_checks(struct sim *s)
 
 			if (rc1 != 0 || rc2 != 0 || e1.term != e2.term || e1.type != e2.type ||
 			    e1.len != e2.len || memcmp(b1, b2, e1.len) != 0) {
-				violation(s, "I4: node %u vlsn %" PRIu64 " differs from the master's "
+				violation(s,
+					  "I4: node %u vlsn %" PRIu64 " differs from the master's "
 					  "(%s/%s, term %" PRIu64 "/%" PRIu64 ")",
 					  sn->id, v, tern_errname(rc1), tern_errname(rc2), e1.term,
 					  e2.term);
@@ -1461,8 +1495,10 @@ final_checks(struct sim *s)
 			tern_node_stats_get(sn->node, &st);
 			if (st.entries_appended + sn->open_last - st.truncated !=
 			    tern_log_last_vlsn(log))
-				violation(s, "I7: replica %u reopened at %" PRIu64 ", truncated %" PRIu64
-					  " and appended %" PRIu64 " from the stream, but ends at %" PRIu64,
+				violation(s,
+					  "I7: replica %u reopened at %" PRIu64
+					  ", truncated %" PRIu64 " and appended %" PRIu64
+					  " from the stream, but ends at %" PRIu64,
 					  sn->id, sn->open_last, st.truncated, st.entries_appended,
 					  tern_log_last_vlsn(log));
 		}
@@ -1477,7 +1513,8 @@ final_checks(struct sim *s)
 		if (c->local_sync != TERN_LOG_SYNC && c->epoch != s->epoch)
 			continue;
 		if (read_entry(m, c->vlsn, &e, b1) != 0 || entry_id(s, m, &e) != id)
-			violation(s, "I1: acknowledged commit %" PRIu64 " (vlsn %" PRIu64
+			violation(s,
+				  "I1: acknowledged commit %" PRIu64 " (vlsn %" PRIu64
 				  ", local %u) is not in the master's log at the end",
 				  id, c->vlsn, c->local_sync);
 	}
@@ -1494,8 +1531,8 @@ configure(struct sim *s, unsigned int n_electable, uint64_t commits)
 	s->n = n_electable + (tern_prng_chance(&s->prng, 0.3) ? 1 : 0);
 	for (i = 0; i < s->n; i++) {
 		s->members[i].id = (uint16_t)(i + 1);
-		s->members[i].type = i < n_electable ? TERN_WIRE_NODE_ELECTABLE
-						     : TERN_WIRE_NODE_SECONDARY;
+		s->members[i].type =
+			i < n_electable ? TERN_WIRE_NODE_ELECTABLE : TERN_WIRE_NODE_SECONDARY;
 	}
 	s->ack_timeout = (10 + tern_prng_below(&s->prng, 90)) * TERN_NS_PER_MS;
 	s->window_entries = 64u << tern_prng_below(&s->prng, 6);
@@ -1557,10 +1594,12 @@ run_seed(struct sim *s, uint64_t seed, unsigned int n_electable, uint64_t commit
 		fprintf(stderr,
 			"sim: seed %" PRIu64 ": %u nodes (%u electable), %" PRIu64
 			" commits, outstanding <= %" PRIu64 ", ack timeout %.0fms, window %u/%u, "
-			"batch %u x %u, latency %" PRIu64 "ns, %u fault events\n",
+			"batch %u x %u, mtu %u, big entries %.0f%%, latency %" PRIu64 "ns, "
+			"%u fault events\n",
 			seed, s->n, s->n_electable, s->n_commits, s->max_outstanding,
 			(double)s->ack_timeout / 1e6, s->window_entries, s->feeder_window,
-			s->batches, s->batch_bytes, s->base_latency, s->n_faults);
+			s->batches, s->batch_bytes, s->mtu, s->p_big * 100, s->base_latency,
+			s->n_faults);
 
 	tern_net_sim_opts_init(&wo, sizeof(wo));
 	wo.seed = tern_prng_next(&s->prng);
@@ -1598,7 +1637,9 @@ run_seed(struct sim *s, uint64_t seed, unsigned int n_electable, uint64_t commit
 	       (s->next_id < s->n_commits || s->next_fault < s->n_faults || s->now < span))
 		step(s, true);
 	if (s->next_id < s->n_commits)
-		violation(s, "workload stalled: %" PRIu64 " of %" PRIu64 " commits submitted in %.0fms",
+		violation(s,
+			  "workload stalled: %" PRIu64 " of %" PRIu64
+			  " commits submitted in %.0fms",
 			  s->next_id, s->n_commits, (double)limit / 1e6);
 
 	/* Heal everything and let the group converge. */
@@ -1621,7 +1662,8 @@ run_seed(struct sim *s, uint64_t seed, unsigned int n_electable, uint64_t commit
 	if (!converged(s)) {
 		struct snode *m = master_node(s);
 
-		violation(s, "no convergence %.0fms after healing", (double)SIM_CONVERGE_LIMIT_NS / 1e6);
+		violation(s, "no convergence %.0fms after healing",
+			  (double)SIM_CONVERGE_LIMIT_NS / 1e6);
 		for (i = 0; i < s->n; i++) {
 			struct snode *sn = &s->nodes[i];
 
@@ -1635,10 +1677,20 @@ run_seed(struct sim *s, uint64_t seed, unsigned int n_electable, uint64_t commit
 					tern_log_durable_vlsn(tern_node_log(sn->node)));
 			else
 				fprintf(stderr, "  node %u: down\n", sn->id);
+			if (sn->up && m->up && i > 0) {
+				uint8_t buf[SIM_PAYLOAD_MAX];
+				struct tern_log_entry e;
+				uint64_t v = tern_log_last_vlsn(tern_node_log(sn->node)) + 1;
+
+				if (read_entry(m, v, &e, buf) == 0)
+					fprintf(stderr,
+						"    the master's next entry for it: vlsn %" PRIu64
+						" term %" PRIu64 " len %u (mtu %u)\n",
+						v, e.term, e.len, s->mtu);
+			}
 			if (sn->up && s->verbose)
 				tern_node_dump(sn->node, stderr);
 		}
-		(void)m;
 	} else {
 		check_step(s);
 		final_checks(s);
@@ -1796,7 +1848,8 @@ main(int argc, char **argv)
 		printf("%s%" PRIu64, set ? "," : " [", failing[i]), set = true;
 	printf("%s\n", set ? "]" : "");
 	for (i = 0; i < (int)n_failing; i++)
-		printf("replay: TERN_SIM_SEED=%" PRIu64 " %s --nodes %u --commits %" PRIu64 "%s -v\n",
+		printf("replay: TERN_SIM_SEED=%" PRIu64 " %s --nodes %u --commits %" PRIu64
+		       "%s -v\n",
 		       failing[i], argv[0], nodes, commits, g_strict ? " --strict" : "");
 	fflush(stdout);
 	return tot.failed_seeds == 0 ? 0 : 1;
