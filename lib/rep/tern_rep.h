@@ -102,7 +102,10 @@ struct tern_rep;
  * Open the node: create the storage and network drivers and the node (log recovery,
  * joining the group) on the datapath thread, then start the control-plane thread.
  * The EAL, when the dpdk driver is used or opts.lcore names an lcore, must have been
- * initialised by the caller. Returns once the node is open (its first state is posted).
+ * initialised by the caller; when the datapath goes on an lcore, call tern_rep_open() and
+ * tern_rep_close() from the EAL main lcore's thread (rte_eal_remote_launch and
+ * rte_eal_wait_lcore are main-lcore calls). Returns once the node is open (its first
+ * state is posted).
  * @return 0; -EINVAL (bad options: a message says which); -ENOMEM; -EBUSY (the lcore is
  *   not free); the drivers', log's and node's errors.
  */

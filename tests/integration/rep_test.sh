@@ -26,7 +26,8 @@
 #           latency (a measurement, not a registered test) NO_SYNC commits one at a
 #                   time, back to back and then paced REP_TEST_GAP_US (3000) apart, so
 #                   the datapaths go idle and block between commits (shows what the
-#                   bounded idle block costs); REP_TEST_TERND_ARGS is added to every
+#                   bounded idle block costs), then SYNC commits the same two ways;
+#                   REP_TEST_TERND_ARGS is added to every
 #                   node (e.g. "--idle-block-us 100" or "--poll busy")
 #
 # The master takes `load` commands on stdin (ternd --commands) through a fifo. Nodes poll
@@ -332,6 +333,10 @@ latency)
     grep '^load' "$tmp/1.log" | tail -n 2 | sed 's/^/back-to-back: /'
     cmd "load 300 1 $nosync 0 ${REP_TEST_GAP_US:-3000}" 60
     grep '^load' "$tmp/1.log" | tail -n 2 | sed "s/^/gap ${REP_TEST_GAP_US:-3000}us: /"
+    cmd "load 1000 1 sync,sync,simple_majority" 60
+    grep '^load' "$tmp/1.log" | tail -n 2 | sed 's/^/sync back-to-back: /'
+    cmd "load 200 1 sync,sync,all 0 ${REP_TEST_GAP_US:-3000}" 60
+    grep '^load' "$tmp/1.log" | tail -n 2 | sed "s/^/sync all gap ${REP_TEST_GAP_US:-3000}us: /"
     stop_all 3 2 1
     ;;
 *)
