@@ -50,10 +50,12 @@ static const char usage_text[] =
 	"  --group-id N          group id (frames of other groups are rejected)\n"
 	"  --node ID             this node's id (a member in the config)\n"
 	"  --config FILE         the group, one line per member:\n"
-	"                          <id> <name> <electable|secondary> <mac> <ipv4> <udp-port> <dpdk-port>\n"
+	"                          <id> <name> <electable|secondary> <mac> <ipv4> <udp-port> "
+	"<dpdk-port>\n"
 	"                        and one line `master <id>` (the static master); `#` starts a\n"
 	"                        comment. <mac> is xx:xx:xx:xx:xx:xx or - (the port's own MAC\n"
-	"                        for this node; broadcast to a peer: fine on point-to-point links);\n"
+	"                        for this node; broadcast to a peer: fine on point-to-point "
+	"links);\n"
 	"                        <dpdk-port> is the ethdev port of THIS node that reaches the\n"
 	"                        member: a port id, an ethdev name (net_vhost0) or - (port 0).\n"
 	"                        A NIC behind a switch: the same port for all. A mesh of links:\n"
@@ -67,7 +69,8 @@ static const char usage_text[] =
 	"  --poll busy|adaptive  idle policy of the datapath (default adaptive)\n"
 	"  --lcore N|auto|thread datapath on EAL worker lcore N, on the first worker lcore if\n"
 	"                        there is one (auto, the default), or on a pthread\n"
-	"  --idle-block-us N     adaptive: longest block in tern_net_wait when idle (default 1000)\n"
+	"  --idle-block-us N     adaptive: longest block in tern_net_wait when idle (default "
+	"1000)\n"
 	"\n"
 	"Commits:\n"
 	"  --durability L,R,A    default durability: local sync, replica sync, ack policy, e.g.\n"
@@ -80,7 +83,8 @@ static const char usage_text[] =
 	"  --load N              commit N entries once open, then keep running\n"
 	"  --entry-size B        payload bytes (default 100)\n"
 	"  --outstanding K       async commits in flight (default 1)\n"
-	"                        prints `load commits=N ok=.. failed=.. first_err=.. commits_per_s=..\n"
+	"                        prints `load commits=N ok=.. failed=.. first_err=.. "
+	"commits_per_s=..\n"
 	"                        p50_us=.. p99_us=.. p999_us=.. max_us=..` and `load_stages ...`\n"
 	"                        (means of queue, assign->local durable, assign->sent,\n"
 	"                        sent->acked, to done, from the datapath's timestamps)\n"
@@ -242,7 +246,9 @@ parse_durability(const char *s, struct tern_durability *d)
 static const char *
 sync_name(uint8_t s)
 {
-	return s == TERN_LOG_SYNC ? "sync" : s == TERN_LOG_WRITE_NO_SYNC ? "write_no_sync" : "no_sync";
+	return s == TERN_LOG_SYNC	     ? "sync"
+	       : s == TERN_LOG_WRITE_NO_SYNC ? "write_no_sync"
+					     : "no_sync";
 }
 
 static const char *
@@ -269,12 +275,12 @@ parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-#define CFG_ERR(...)                                                                       \
-	do {                                                                               \
-		fprintf(stderr, PROG ": %s:%u: ", path, line);                             \
-		fprintf(stderr, __VA_ARGS__);                                              \
-		fputc('\n', stderr);                                                       \
-		goto fail;                                                                 \
+#define CFG_ERR(...)                                                                               \
+	do {                                                                                       \
+		fprintf(stderr, PROG ": %s:%u: ", path, line);                                     \
+		fprintf(stderr, __VA_ARGS__);                                                      \
+		fputc('\n', stderr);                                                               \
+		goto fail;                                                                         \
 	} while (0)
 
 /* Read the group from @p path into @p o (members, master). @return 0 or -1 (reported). */
@@ -536,13 +542,13 @@ parse_args(int argc, char **argv)
 			return -1;
 		}
 		continue;
-bad:
+	bad:
 		fprintf(stderr, PROG ": bad value '%s' for %s (try --help)\n", v, a);
 		return -1;
 	}
 	if (!args.group_set || args.node < 0 || args.home == NULL || args.config == NULL) {
 		fprintf(stderr, PROG ": --group-id, --node, --home and --config are required "
-				"(try --help)\n");
+				     "(try --help)\n");
 		return -1;
 	}
 	return 0;
@@ -598,7 +604,8 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 				continue; /* in flight, or done and not yet collected */
 			if (lr->gap_us > 0) {
 				struct timespec g = {.tv_sec = (time_t)(lr->gap_us / 1000000),
-						     .tv_nsec = (long)(lr->gap_us % 1000000) * 1000};
+						     .tv_nsec =
+							     (long)(lr->gap_us % 1000000) * 1000};
 
 				nanosleep(&g, NULL);
 			}
@@ -628,7 +635,8 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 			int rc;
 
 			for (i = 0; i < lr->k; i++)
-				if (__atomic_load_n(&t[i].state, __ATOMIC_ACQUIRE) != TERN_REP_TXN_IDLE &&
+				if (__atomic_load_n(&t[i].state, __ATOMIC_ACQUIRE) !=
+					    TERN_REP_TXN_IDLE &&
 				    seq[i] < best) {
 					best = seq[i];
 					o = i;
@@ -650,7 +658,8 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 			}
 			/* A pass reads the clock once: a txn submitted during the pass that
 			 * completes it can look a little older than its submit stamp. */
-			lat[done++] = d->t_done_ns > d->t_submit_ns ? d->t_done_ns - d->t_submit_ns : 0;
+			lat[done++] =
+				d->t_done_ns > d->t_submit_ns ? d->t_done_ns - d->t_submit_ns : 0;
 			/* Signed differences, for the same reason. */
 			if (d->t_assign_ns != 0)
 				s_queue += (double)(int64_t)(d->t_assign_ns - d->t_submit_ns);
@@ -715,13 +724,13 @@ summary(struct tern_rep *rep, const char *what)
 	       " entries_received=%" PRIu64 " truncated=%" PRIu64 " syncups=%" PRIu64
 	       " commits=%" PRIu64 " commits_ok=%" PRIu64 " commits_failed=%" PRIu64
 	       " acks_timeouts=%" PRIu64 " frames_rx=%" PRIu64 " frames_tx=%" PRIu64
-	       " frames_rejected=%" PRIu64 " wakes=%" PRIu64 " yields=%" PRIu64
-	       " blocks=%" PRIu64 " busy_pct=%.1f lcore=%d\n",
+	       " frames_rejected=%" PRIu64 " wakes=%" PRIu64 " yields=%" PRIu64 " blocks=%" PRIu64
+	       " busy_pct=%.1f lcore=%d\n",
 	       what, args.node, tern_node_state_str(st.state), st.master, st.term, st.start_vlsn,
 	       st.last_vlsn, st.durable_vlsn, st.commit_vlsn, st.node.entries_appended,
 	       st.node.truncated, st.node.syncups, st.node.commits, st.node.commits_ok,
-	       st.node.commits_failed, st.node.acks_timeouts, st.node.frames_rx,
-	       st.node.frames_tx, st.node.frames_rejected, st.wakes, st.yields, st.blocks,
+	       st.node.commits_failed, st.node.acks_timeouts, st.node.frames_rx, st.node.frames_tx,
+	       st.node.frames_rejected, st.wakes, st.yields, st.blocks,
 	       cyc ? 100.0 * (double)st.cycles_busy / (double)cyc : 0.0, st.lcore);
 }
 
@@ -884,7 +893,8 @@ main(int argc, char **argv)
 		tern_diag_set_sink(diag_sink, NULL, NULL, NULL);
 		if (strcmp(args.net, "dpdk") == 0 && rte_eth_dev_count_avail() == 0) {
 			/* A vdev that fails to probe does not fail rte_eal_init (FABRIC.md). */
-			fprintf(stderr, PROG ": no ethdev port after rte_eal_init (check the vdevs)\n");
+			fprintf(stderr,
+				PROG ": no ethdev port after rte_eal_init (check the vdevs)\n");
 			ret = 1;
 			goto out_eal;
 		}

@@ -48,11 +48,11 @@
 TERN_DIAG_EXTERN(rep); /* registered in node.c */
 #define REP_DIAG(lvl, fmt, ...) TERN_DIAG(lvl, rep, "%s(): " fmt, __func__, ##__VA_ARGS__)
 
-#define REP_BURST 32
+#define REP_BURST	  32
 #define REP_LISTENERS_MAX 16
-#define REP_STATE_RING 64
-#define REP_REQ_RING 64
-#define REP_IO_BLOCK_NS (50 * TERN_NS_PER_US)
+#define REP_STATE_RING	  64
+#define REP_REQ_RING	  64
+#define REP_IO_BLOCK_NS	  (50 * TERN_NS_PER_US)
 
 enum req_kind {
 	REQ_STATS,
@@ -85,25 +85,25 @@ struct rep_listener {
 struct tern_rep {
 	struct tern_rep_opts o;
 	/* Read-mostly, set at open. */
-	struct rte_ring *commits;  /* MPSC: struct tern_rep_txn * */
-	struct rte_ring *reqs;     /* MPSC: struct rep_req * */
-	struct rte_ring *states;   /* SPSC: struct rep_state_msg */
-	int efd;                   /* wakes the control thread */
-	uint64_t tsc0, ns0, mult;  /* ns = ns0 + (tsc - tsc0) * mult >> 32 */
+	struct rte_ring *commits; /* MPSC: struct tern_rep_txn * */
+	struct rte_ring *reqs;	  /* MPSC: struct rep_req * */
+	struct rte_ring *states;  /* SPSC: struct rep_state_msg */
+	int efd;		  /* wakes the control thread */
+	uint64_t tsc0, ns0, mult; /* ns = ns0 + (tsc - tsc0) * mult >> 32 */
 	bool eal_up;
-	int lcore;                 /* the datapath's lcore, or -1 (pthread) */
+	int lcore; /* the datapath's lcore, or -1 (pthread) */
 	pthread_t dp_thread;
 	pthread_t ctl_thread;
 	bool ctl_started;
 
 	/* Shared words (futexes and flags). */
 	struct {
-		uint32_t open_done;   /* futex: the datapath finished opening */
+		uint32_t open_done; /* futex: the datapath finished opening */
 		int open_rc;
-		uint32_t stop;        /* the datapath must leave its loop */
-		uint32_t closing;     /* no more submissions */
+		uint32_t stop;	  /* the datapath must leave its loop */
+		uint32_t closing; /* no more submissions */
 		uint32_t dp_exited;
-		uint32_t cur_state;   /* as last seen by the datapath */
+		uint32_t cur_state; /* as last seen by the datapath */
 		uint32_t cur_master;
 		uint64_t cur_term;
 	} __tern_cache_aligned sh;
@@ -112,9 +112,9 @@ struct tern_rep {
 	struct {
 		uint64_t submitted;
 		uint64_t ring_full;
-		uint32_t submitters;    /* in tern_rep_submit now */
+		uint32_t submitters;	/* in tern_rep_submit now */
 		uint32_t space_waiters; /* sleeping until the commit ring has room */
-		uint32_t space_seq;     /* futex: bumped when room was made */
+		uint32_t space_seq;	/* futex: bumped when room was made */
 	} __tern_cache_aligned app;
 
 	/* The datapath's own. */
@@ -246,8 +246,8 @@ opts_check(const struct tern_rep_opts *o)
 	for (i = 0; i < o->n_members; i++) {
 		const struct tern_rep_member *m = &o->members[i];
 
-		if (m->id > TERN_WIRE_NODE_MAX || (m->type != TERN_WIRE_NODE_ELECTABLE &&
-						   m->type != TERN_WIRE_NODE_SECONDARY)) {
+		if (m->id > TERN_WIRE_NODE_MAX ||
+		    (m->type != TERN_WIRE_NODE_ELECTABLE && m->type != TERN_WIRE_NODE_SECONDARY)) {
 			REP_DIAG(ERR, "member %u: bad id or type %u", m->id, m->type);
 			return -EINVAL;
 		}
@@ -820,8 +820,9 @@ dp_start(struct tern_rep *rep)
 	if (lc == TERN_REP_LCORE_AUTO && rep->eal_up) {
 		unsigned int w = rte_get_next_lcore(-1, 1, 0);
 
-		lc = w < RTE_MAX_LCORE && rte_eal_get_lcore_state(w) == WAIT ? (int)w
-									       : TERN_REP_LCORE_PTHREAD;
+		lc = w < RTE_MAX_LCORE && rte_eal_get_lcore_state(w) == WAIT
+			     ? (int)w
+			     : TERN_REP_LCORE_PTHREAD;
 	} else if (lc == TERN_REP_LCORE_AUTO) {
 		lc = TERN_REP_LCORE_PTHREAD;
 	}
@@ -873,8 +874,7 @@ tern_rep_open(const struct tern_rep_opts *o, struct tern_rep **out)
 	clock_setup(rep);
 
 	rc = -ENOMEM;
-	rep->commits = ring_new("tern_rep_commits", sizeof(void *), o->commit_ring,
-				RING_F_SC_DEQ);
+	rep->commits = ring_new("tern_rep_commits", sizeof(void *), o->commit_ring, RING_F_SC_DEQ);
 	rep->reqs = ring_new("tern_rep_reqs", sizeof(void *), REP_REQ_RING, RING_F_SC_DEQ);
 	rep->states = ring_new("tern_rep_states", sizeof(struct rep_state_msg), REP_STATE_RING,
 			       RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -1091,14 +1091,13 @@ tern_rep_dump(struct tern_rep *rep, FILE *f)
 	fprintf(f,
 		"rep.state=%s\nrep.master=%u\nrep.term=%" PRIu64 "\nrep.start_vlsn=%" PRIu64
 		"\nrep.last_vlsn=%" PRIu64 "\nrep.durable_vlsn=%" PRIu64
-		"\nrep.commit_vlsn=%" PRIu64 "\nrep.submitted=%" PRIu64
-		"\nrep.ring_full=%" PRIu64 "\nrep.completed=%" PRIu64 "\nrep.wakes=%" PRIu64
-		"\nrep.passes_busy=%" PRIu64 "\nrep.passes_idle=%" PRIu64
-		"\nrep.busy_pct=%.1f\nrep.yields=%" PRIu64 "\nrep.blocks=%" PRIu64
-		"\nrep.lcore=%d\n",
+		"\nrep.commit_vlsn=%" PRIu64 "\nrep.submitted=%" PRIu64 "\nrep.ring_full=%" PRIu64
+		"\nrep.completed=%" PRIu64 "\nrep.wakes=%" PRIu64 "\nrep.passes_busy=%" PRIu64
+		"\nrep.passes_idle=%" PRIu64 "\nrep.busy_pct=%.1f\nrep.yields=%" PRIu64
+		"\nrep.blocks=%" PRIu64 "\nrep.lcore=%d\n",
 		tern_node_state_str(st.state), st.master, st.term, st.start_vlsn, st.last_vlsn,
-		st.durable_vlsn, st.commit_vlsn, st.submitted, st.ring_full, st.completed,
-		st.wakes, st.passes_busy, st.passes_idle,
+		st.durable_vlsn, st.commit_vlsn, st.submitted, st.ring_full, st.completed, st.wakes,
+		st.passes_busy, st.passes_idle,
 		cyc ? 100.0 * (double)st.cycles_busy / (double)cyc : 0.0, st.yields, st.blocks,
 		st.lcore);
 	req_run(rep, &r);

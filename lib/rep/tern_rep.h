@@ -60,8 +60,8 @@ extern "C" {
 /** One member of the group. */
 struct tern_rep_member {
 	uint16_t id;
-	uint8_t type;             /**< enum tern_wire_node_type: ELECTABLE or SECONDARY */
-	char name[32];            /**< for diagnostics */
+	uint8_t type;		  /**< enum tern_wire_node_type: ELECTABLE or SECONDARY */
+	char name[32];		  /**< for diagnostics */
 	struct tern_net_peer net; /**< its address (net.node_id is set from id) */
 };
 
@@ -69,27 +69,27 @@ struct tern_rep_member {
 struct tern_rep_opts {
 	size_t opts_size;
 	uint32_t group_id;
-	uint16_t self;                 /**< this node's id, one of members[] */
+	uint16_t self; /**< this node's id, one of members[] */
 	struct tern_rep_member members[TERN_REP_MEMBERS_MAX]; /**< all, self included */
 	unsigned int n_members;
-	uint16_t master;               /**< the static master (this issue) */
-	const char *home;              /**< log directory; created when missing */
-	const char *net_driver;        /**< "dpdk" or "udp" (default "udp") */
-	const char *net_args;          /**< the driver's "key=value,..." (may be NULL) */
-	enum tern_net_poll_mode poll;  /**< default TERN_NET_POLL_ADAPTIVE */
-	int lcore;                     /**< TERN_REP_LCORE_AUTO (default), _PTHREAD, or an
-					    EAL worker lcore id */
+	uint16_t master;		   /**< the static master (this issue) */
+	const char *home;		   /**< log directory; created when missing */
+	const char *net_driver;		   /**< "dpdk" or "udp" (default "udp") */
+	const char *net_args;		   /**< the driver's "key=value,..." (may be NULL) */
+	enum tern_net_poll_mode poll;	   /**< default TERN_NET_POLL_ADAPTIVE */
+	int lcore;			   /**< TERN_REP_LCORE_AUTO (default), _PTHREAD, or an
+						EAL worker lcore id */
 	struct tern_durability durability; /**< default for commits: SYNC, NO_SYNC,
 					      SIMPLE_MAJORITY */
-	uint64_t ack_timeout_ns;       /**< default ack timeout of a commit (default 5 s) */
-	uint32_t commit_ring;          /**< commit ring slots, a power of 2 (default 4096) */
-	uint32_t max_pending;          /**< commits in flight in the node (default 4096) */
-	uint64_t segment_size;         /**< log segment bytes (0: the log's default) */
-	uint32_t batch_bytes;          /**< group-commit buffer bytes (0: the log's default) */
-	unsigned int batches;          /**< group-commit buffers (0: the log's default) */
-	uint32_t mtu;                  /**< largest datagram (0: the node's default) */
-	uint64_t yield_us;             /**< adaptive: idle time before blocking (default 1000) */
-	uint64_t idle_block_us;        /**< adaptive: longest block when idle (default 1000) */
+	uint64_t ack_timeout_ns;	   /**< default ack timeout of a commit (default 5 s) */
+	uint32_t commit_ring;		   /**< commit ring slots, a power of 2 (default 4096) */
+	uint32_t max_pending;		   /**< commits in flight in the node (default 4096) */
+	uint64_t segment_size;		   /**< log segment bytes (0: the log's default) */
+	uint32_t batch_bytes;		   /**< group-commit buffer bytes (0: the log's default) */
+	unsigned int batches;		   /**< group-commit buffers (0: the log's default) */
+	uint32_t mtu;			   /**< largest datagram (0: the node's default) */
+	uint64_t yield_us;	/**< adaptive: idle time before blocking (default 1000) */
+	uint64_t idle_block_us; /**< adaptive: longest block when idle (default 1000) */
 };
 
 /** Fill @p o with defaults; @p size is sizeof(*o). */
@@ -122,10 +122,10 @@ int tern_rep_close(struct tern_rep *rep);
 
 /** States of a txn (its futex word); private to lib/rep. */
 enum tern_rep_txn_state {
-	TERN_REP_TXN_IDLE = 0,  /**< never submitted, or completed and reusable */
-	TERN_REP_TXN_QUEUED,    /**< submitted, nobody waiting */
-	TERN_REP_TXN_WAITING,   /**< submitted, a thread sleeps on it */
-	TERN_REP_TXN_DONE,      /**< completed: the results are valid */
+	TERN_REP_TXN_IDLE = 0, /**< never submitted, or completed and reusable */
+	TERN_REP_TXN_QUEUED,   /**< submitted, nobody waiting */
+	TERN_REP_TXN_WAITING,  /**< submitted, a thread sleeps on it */
+	TERN_REP_TXN_DONE,     /**< completed: the results are valid */
 };
 
 /**
@@ -138,16 +138,16 @@ struct tern_rep_txn {
 	/* request */
 	const void *data;
 	uint32_t len;
-	uint16_t type;                /**< >= TERN_LOG_TYPE_USER */
+	uint16_t type; /**< >= TERN_LOG_TYPE_USER */
 	uint64_t txn_id;
-	uint64_t timestamp_ns;        /**< wall clock stored in the record (0: none) */
-	struct tern_durability dur;   /**< from tern_rep_txn_init(): the default */
-	uint64_t timeout_ns;          /**< ack timeout (0: the node's default) */
+	uint64_t timestamp_ns;	    /**< wall clock stored in the record (0: none) */
+	struct tern_durability dur; /**< from tern_rep_txn_init(): the default */
+	uint64_t timeout_ns;	    /**< ack timeout (0: the node's default) */
 	/* result, valid once tern_rep_wait() returned */
-	int err;                      /**< as tern_commit_done.err */
+	int err;		      /**< as tern_commit_done.err */
 	struct tern_commit_done done; /**< VLSN, master, acks, stage timestamps */
 	/* private */
-	uint32_t state;               /**< enum tern_rep_txn_state: the futex word */
+	uint32_t state; /**< enum tern_rep_txn_state: the futex word */
 };
 
 /** Prepare @p t with @p rep's default durability, type TERN_LOG_TYPE_USER, no timeout. */
@@ -211,24 +211,24 @@ uint16_t tern_rep_master(const struct tern_rep *rep);
 
 /** Counters of the runtime, with the node's. */
 struct tern_rep_stats {
-	uint64_t submitted;       /**< txns handed to the ring */
-	uint64_t ring_full;       /**< submissions refused: ring full */
-	uint64_t completed;       /**< txns completed */
-	uint64_t wakes;           /**< FUTEX_WAKEs (a waiter was asleep) */
-	uint64_t passes_busy;     /**< datapath passes that found work */
+	uint64_t submitted;   /**< txns handed to the ring */
+	uint64_t ring_full;   /**< submissions refused: ring full */
+	uint64_t completed;   /**< txns completed */
+	uint64_t wakes;	      /**< FUTEX_WAKEs (a waiter was asleep) */
+	uint64_t passes_busy; /**< datapath passes that found work */
 	uint64_t passes_idle;
-	uint64_t cycles_busy;     /**< TSC cycles in busy / idle passes */
+	uint64_t cycles_busy; /**< TSC cycles in busy / idle passes */
 	uint64_t cycles_idle;
-	uint64_t yields;          /**< sched_yield() calls */
-	uint64_t blocks;          /**< tern_net_wait() calls that may block */
-	uint64_t start_vlsn;      /**< the log's last VLSN when the node opened */
-	uint64_t last_vlsn;       /**< the log's last VLSN now */
+	uint64_t yields;     /**< sched_yield() calls */
+	uint64_t blocks;     /**< tern_net_wait() calls that may block */
+	uint64_t start_vlsn; /**< the log's last VLSN when the node opened */
+	uint64_t last_vlsn;  /**< the log's last VLSN now */
 	uint64_t durable_vlsn;
 	uint64_t commit_vlsn;
 	enum tern_node_state state;
 	uint16_t master;
 	uint64_t term;
-	int lcore;                /**< the datapath's EAL lcore, -1 on a pthread */
+	int lcore; /**< the datapath's EAL lcore, -1 on a pthread */
 	struct tern_node_stats node;
 	struct tern_net_stats net;
 };

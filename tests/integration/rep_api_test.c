@@ -8,11 +8,11 @@
  * Checks: listeners get the current state at once, every transition after, and SHUTDOWN
  * at close, on the control thread; async submit/wait and blocking commit return VLSNs in
  * order; a txn in flight cannot be submitted again (-EBUSY) and a zero-timeout wait says
- * -ETIMEDOUT until it completes; a txn is reusable once done; four threads committing through a 2-slot ring (full most
- * of the time: committers sleep until there is room) all succeed with distinct VLSNs; a
- * replica refuses commits with -TERN_ENOTMASTER naming the master; under ALL with the
- * replica gone a commit fails with -TERN_EACKS after its timeout, with needed/received
- * counts; stats and dumps work; a reopened node recovers its log and continues its VLSNs.
+ * -ETIMEDOUT until it completes; a txn is reusable once done; four threads committing through a
+ * 2-slot ring (full most of the time: committers sleep until there is room) all succeed with
+ * distinct VLSNs; a replica refuses commits with -TERN_ENOTMASTER naming the master; under ALL with
+ * the replica gone a commit fails with -TERN_EACKS after its timeout, with needed/received counts;
+ * stats and dumps work; a reopened node recovers its log and continues its VLSNs.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,22 +35,22 @@
 
 static int failures;
 
-#define CHECK(c)                                                                           \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                \
-			failures++;                                                        \
-		}                                                                          \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                        \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_RC(x, want)                                                                  \
-	do {                                                                               \
-		int rc_ = (x);                                                             \
-		if (rc_ != (want)) {                                                       \
-			printf("FAIL %s:%d: %s = %s, want %s\n", __FILE__, __LINE__, #x,   \
-			       tern_errname(rc_), tern_errname(want));                     \
-			failures++;                                                        \
-		}                                                                          \
+#define CHECK_RC(x, want)                                                                          \
+	do {                                                                                       \
+		int rc_ = (x);                                                                     \
+		if (rc_ != (want)) {                                                               \
+			printf("FAIL %s:%d: %s = %s, want %s\n", __FILE__, __LINE__, #x,           \
+			       tern_errname(rc_), tern_errname(want));                             \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 struct seen {
@@ -74,8 +74,7 @@ listener(void *arg, const struct tern_rep_state_change *c)
 }
 
 static void
-opts_group(struct tern_rep_opts *o, uint16_t self, unsigned int n, const char *home,
-	   uint16_t base)
+opts_group(struct tern_rep_opts *o, uint16_t self, unsigned int n, const char *home, uint16_t base)
 {
 	unsigned int i;
 
@@ -216,7 +215,8 @@ solo(const char *dir, uint16_t base)
 	qsort(all, n_all, sizeof(all[0]), cmp_u64);
 	for (i = 0; i < n_all; i++)
 		if (all[i] != 11 + i) {
-			printf("FAIL: thread commits' VLSNs are not 11..%u (got %" PRIu64 " at %u)\n",
+			printf("FAIL: thread commits' VLSNs are not 11..%u (got %" PRIu64
+			       " at %u)\n",
 			       10 + n_all, all[i], i);
 			failures++;
 			break;
@@ -240,7 +240,8 @@ solo(const char *dir, uint16_t base)
 		while (fgets(line, sizeof(line), f) != NULL) {
 			lines++;
 			if (sscanf(line, "%" SCNu64 " %" SCNu64 " %u %u %x", &v, &term, &type, &len,
-				   &crc) != 5 || v != lines || type != TERN_LOG_TYPE_USER) {
+				   &crc) != 5 ||
+			    v != lines || type != TERN_LOG_TYPE_USER) {
 				printf("FAIL: log dump line %u: %s", lines, line);
 				failures++;
 				break;
@@ -309,7 +310,7 @@ pair(const char *dir, uint16_t base)
 	t.dur = all;
 	t.timeout_ns = 200 * TERN_NS_PER_MS;
 	CHECK_RC(tern_rep_submit(m, &t), 0);
-	CHECK_RC(tern_rep_submit(m, &t), -EBUSY);                        /* in flight */
+	CHECK_RC(tern_rep_submit(m, &t), -EBUSY);			 /* in flight */
 	CHECK_RC(tern_rep_wait(m, &t, 10 * TERN_NS_PER_MS), -ETIMEDOUT); /* still in flight */
 	rc = tern_rep_wait(m, &t, TERN_TIME_NEVER);
 	CHECK_RC(rc, -TERN_EACKS);
