@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <tern_common.h>
+#include <tern_crc32c.h>
 #include <tern_diag.h>
 #include <tern_errno.h>
 #include <tern_heap.h>
@@ -66,6 +67,7 @@ struct pending {
 
 struct fifo {
 	uint32_t head, tail;
+	uint64_t min_deadline; /* earliest deadline in it (UINT64_MAX: none known) */
 };
 
 /* (vlsn, time) pairs: when a watermark first reached a VLSN, for the stage breakdown. */
@@ -560,6 +562,35 @@ pend_complete(struct tern_node *n, unsigned int cls, uint32_t prev, int err)
 	n->n_pending--;
 }
 
+/*
+ * A commit behind the head whose own (shorter) timeout passed: fail it with insufficient
+ * acks now, out of order. Runs only when some deadline in the FIFO is due.
+ */
+static int
+pend_expire(struct tern_node *n, unsigned int c, uint64_t local_vlsn)
+{
+	struct fifo *f = &n->fifo[c];
+	uint32_t prev = NONE32, i = f->head;
+	uint64_t min = UINT64_MAX;
+	int busy = 0;
+
+	while (i != NONE32) {
+		struct pending *p = pend_at(n, i);
+		uint32_t nx = p->next;
+
+		if (p->vlsn <= local_vlsn && n->now >= p->deadline_ns) {
+			pend_complete(n, c, prev, -TERN_EACKS);
+			busy = 1;
+		} else {
+			min = TERN_MIN(min, p->deadline_ns);
+			prev = i;
+		}
+		i = nx;
+	}
+	f->min_deadline = min;
+	return busy;
+}
+
 /* Complete every commit whose durability holds, and those past their deadline. */
 static int
 pend_check(struct tern_node *n)
@@ -600,6 +631,8 @@ pend_check(struct tern_node *n)
 			}
 			busy = 1;
 		}
+		if (n->now >= f->min_deadline)
+			busy |= pend_expire(n, c, local_vlsn[local]);
 	}
 	return busy;
 }
@@ -632,6 +665,65 @@ pend_fail_all(struct tern_node *n, int err)
 			pend_complete(n, c, NONE32, err);
 }
 
+/* ---- the term file: a master never reuses a term, even after a crash ---- */
+
+#define TERM_FILE "term"
+#define TERM_TMP "term.tmp"
+#define TERM_MAGIC 0x4d524554U /* "TERM" */
+
+struct term_rec {
+	uint32_t magic;
+	uint32_t crc; /* of term */
+	uint64_t term;
+};
+
+/* The highest term this node was master of (0: none or unreadable, with a diag). */
+static uint64_t
+term_load(struct tern_node *n)
+{
+	struct tern_io *io = n->o.log.io;
+	struct term_rec r;
+	ssize_t got;
+	int fh, rc;
+
+	rc = tern_io_open(io, TERM_FILE, TERN_IO_RDONLY, &fh);
+	if (rc != 0)
+		return 0;
+	got = tern_io_read(io, fh, &r, sizeof(r), 0);
+	tern_io_close(io, fh);
+	if (got != (ssize_t)sizeof(r) || r.magic != TERM_MAGIC ||
+	    r.crc != tern_crc32c(&r.term, sizeof(r.term))) {
+		NODE_DIAG(ERR, n, "file %s is damaged: the term comes from the log alone",
+			  TERM_FILE);
+		return 0;
+	}
+	return r.term;
+}
+
+/* Make @term durable before any frame carries it (write, fdatasync, rename). */
+static int
+term_store(struct tern_node *n, uint64_t term)
+{
+	struct tern_io *io = n->o.log.io;
+	struct term_rec r = {.magic = TERM_MAGIC, .term = term};
+	int fh, rc;
+
+	r.crc = tern_crc32c(&r.term, sizeof(r.term));
+	rc = tern_io_open(io, TERM_TMP, TERN_IO_CREATE, &fh);
+	if (rc != 0)
+		return rc;
+	rc = tern_io_write(io, fh, &r, sizeof(r), 0);
+	if (rc == 0)
+		rc = tern_io_sync(io, fh);
+	tern_io_close(io, fh);
+	if (rc == 0)
+		rc = tern_io_rename(io, TERM_TMP, TERM_FILE);
+	if (rc != 0)
+		NODE_DIAG(ERR, n, "cannot persist term %" PRIu64 " in %s: %s", term, TERM_FILE,
+			  tern_strerror(rc));
+	return rc;
+}
+
 /* ---- master ---- */
 
 static struct tern_feeder *
@@ -642,16 +734,24 @@ feeder_of(struct tern_node *n, uint16_t id)
 	return m != NULL && m->feeder >= 0 ? &n->feeders[m->feeder] : NULL;
 }
 
-static void
+static int
 master_start(struct tern_node *n)
 {
 	uint16_t electable[TERN_ACK_NODES_MAX];
 	unsigned int ne = 0;
-	uint64_t last_term = tern_log_last_term(n->log);
+	uint64_t last_term = TERN_MAX(tern_log_last_term(n->log), term_load(n));
+	int rc;
 
-	/* A master never reuses a term: max(configured, last logged + 1). */
+	/*
+	 * A master never reuses a term: max(configured, last logged + 1, last mastered + 1),
+	 * made durable before any frame carries it (a master that crashed before anything
+	 * of its term reached its disk must not hand out the same (VLSN, term) twice).
+	 */
 	if (n->term <= last_term)
 		n->term = last_term + 1;
+	rc = term_store(n, n->term);
+	if (rc != 0)
+		return rc;
 	n->master = n->self;
 	for (unsigned int i = 0; i < n->n_members; i++)
 		if (n->members[i].type == TERN_WIRE_NODE_ELECTABLE && ne < TERN_ACK_NODES_MAX)
@@ -662,6 +762,7 @@ master_start(struct tern_node *n)
 	win_reset(&n->win, tern_log_last_vlsn(n->log) + 1);
 	n->commit_vlsn = 0;
 	set_state(n, TERN_NODE_MASTER);
+	return 0;
 }
 
 /* The local log lost records first..: a new term, so no VLSN is ever reused in one term. */
@@ -672,6 +773,9 @@ master_rewind(struct tern_node *n)
 
 	win_cut(&n->win, last);
 	n->term++;
+	if (term_store(n, n->term) != 0)
+		NODE_DIAG(ERR, n, "term %" PRIu64 " is not durable: a crash now may reuse it",
+			  n->term);
 	NODE_DIAG(WARNING, n, "log rewound to VLSN %" PRIu64 ": new term %" PRIu64
 		  ", replicas sync up again", last, n->term);
 	for (unsigned int i = 0; i < n->n_feeders; i++)
@@ -695,7 +799,7 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 		const struct tern_durability *d = &r->dur;
 		struct tern_log_entry *e = n->ents;
 		uint64_t next = tern_log_last_vlsn(n->log) + 1;
-		unsigned int k = 0, i;
+		unsigned int k = 0, i, got;
 		int rc;
 
 		if (n->state != TERN_NODE_MASTER) {
@@ -736,12 +840,10 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 		if (k == 0)
 			break; /* max_pending commits in flight */
 		rc = tern_log_append(n->log, e, k, (enum tern_log_sync)d->local_sync);
-		if (rc < 0) {
-			fail_now(n, r, rc);
-			taken++;
-			continue;
-		}
-		for (i = 0; i < (unsigned int)rc; i++) {
+		/* On an error the log may still have taken a prefix: those are in the log. */
+		got = rc >= 0 ? (unsigned int)rc
+			      : (unsigned int)(tern_log_last_vlsn(n->log) - (next - 1));
+		for (i = 0; i < got; i++) {
 			const struct tern_commit *q = &c[taken + i];
 			uint32_t pi = n->pend_free;
 			struct pending *p = pend_at(n, pi);
@@ -763,11 +865,18 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 			else
 				pend_at(n, f->tail)->next = pi;
 			f->tail = pi;
+			if (p->deadline_ns < f->min_deadline)
+				f->min_deadline = p->deadline_ns;
 			n->n_pending++;
 		}
-		n->stats.commits += (unsigned int)rc;
-		taken += (unsigned int)rc;
-		if ((unsigned int)rc < k)
+		n->stats.commits += got;
+		taken += got;
+		if (rc < 0) {
+			fail_now(n, &c[taken], rc);
+			taken++;
+			continue;
+		}
+		if (got < k)
 			break; /* the log's buffers are full */
 	}
 	pend_check(n);
@@ -1089,6 +1198,18 @@ replica_syncup_reply(struct tern_node *n, const struct tern_wire_hdr *h,
 	set_state(n, TERN_NODE_REPLICA);
 }
 
+/* The stream follows what the log took. */
+static void
+replica_took(struct tern_node *n)
+{
+	uint64_t last = tern_log_last_vlsn(n->log);
+
+	if (last >= n->rs.next_vlsn) {
+		n->stats.entries_appended += last - (n->rs.next_vlsn - 1);
+		tern_rstream_appended(&n->rs, last);
+	}
+}
+
 /* Append the new entries of an ENTRIES frame, in runs of one sync mode. */
 static void
 replica_entries(struct tern_node *n, struct tern_wire_entries *it)
@@ -1112,10 +1233,8 @@ replica_entries(struct tern_node *n, struct tern_wire_entries *it)
 		if (k > 0 && (!more || (we.flags & ENTRY_F_SYNC_MASK) != mode ||
 			      k == DONE_BATCH)) {
 			rc = tern_log_append(n->log, n->ents, k, (enum tern_log_sync)mode);
-			if (rc > 0) {
-				tern_rstream_appended(&n->rs, n->ents[rc - 1].vlsn);
-				n->stats.entries_appended += (unsigned int)rc;
-			}
+			/* What the log took, a prefix even when it failed (ENOSPC mid-way). */
+			replica_took(n);
 			if (rc != (int)k) {
 				if (rc < 0)
 					TERN_DIAG_RATELIMIT(1000, ERR, rep,
@@ -1183,10 +1302,10 @@ replica_fragment(struct tern_node *n, const struct tern_wire_fragment *f)
 			     (e.flags & ENTRY_F_SYNC_MASK) <= TERN_LOG_NO_SYNC
 				     ? (enum tern_log_sync)(e.flags & ENTRY_F_SYNC_MASK)
 				     : TERN_LOG_SYNC);
-	if (rc == 1) {
-		tern_rstream_appended(&n->rs, e.vlsn);
-		n->stats.entries_appended++;
-	}
+	replica_took(n);
+	if (rc < 0)
+		TERN_DIAG_RATELIMIT(1000, ERR, rep, "node %u: append of VLSN %" PRIu64 " failed: %s",
+				    n->self, e.vlsn, tern_strerror(rc));
 	tern_wire_reasm_reset(&n->reasm);
 }
 
@@ -1462,8 +1581,10 @@ tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node
 	for (uint32_t i = 0; i < o->max_pending; i++)
 		n->pend[i].next = i + 1 < o->max_pending ? i + 1 : NONE32;
 	n->pend_free = 0;
-	for (unsigned int c = 0; c < CLASSES; c++)
+	for (unsigned int c = 0; c < CLASSES; c++) {
 		n->fifo[c].head = n->fifo[c].tail = NONE32;
+		n->fifo[c].min_deadline = UINT64_MAX;
+	}
 	lo = o->log;
 	lo.on_event = on_log_event;
 	lo.event_arg = n;
@@ -1485,7 +1606,11 @@ tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node
 	if (o->on_state != NULL)
 		o->on_state(o->arg, n->state, TERN_WIRE_NODE_ALL, n->term);
 	if (o->self == o->master) {
-		master_start(n);
+		rc = master_start(n);
+		if (rc != 0) {
+			tern_log_close(n->log);
+			goto fail;
+		}
 	} else {
 		uint64_t t = tern_log_last_term(n->log);
 
