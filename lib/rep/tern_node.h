@@ -21,9 +21,10 @@
  *
  * This issue's group is static: the master is named in the options. The state machine
  * (DETACHED, UNKNOWN, MASTER, REPLICA, SHUTDOWN) and the term in every frame are there for
- * elections to drive later. A master's term is max(opts term, the log's last term + 1),
- * and the highest term it was master of (persisted in the file "term" beside the log,
- * before any frame carries it), so a restarted master never reuses a term.
+ * elections to drive later. A master's term is the largest of the opts term, the log's
+ * last term + 1 and the last term it was master of + 1 (kept in the file "term" beside
+ * the log, made durable before any frame carries it), so a restarted master never
+ * reuses a term.
  */
 #ifndef TERN_NODE_H
 #define TERN_NODE_H
