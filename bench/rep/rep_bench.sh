@@ -6,9 +6,20 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ternd=${TERND:-$here/../../apps/ternd}
-fabric_bench=${FABRIC_BENCH:-$here/../fabric/tern-bench-fabric}
-floor_exe=${FLOOR_EXE:-$here/tern-bench-rep-floor}
+# In a build folder: build/bench/rep/, ../../apps/ternd, ../fabric/; installed: all in bindir.
+pick() {
+    local f
+    for f in "$@"; do
+        if [[ -x $f ]]; then
+            echo "$f"
+            return
+        fi
+    done
+    echo "$1"
+}
+ternd=${TERND:-$(pick "$here/../../apps/ternd" "$here/ternd")}
+fabric_bench=${FABRIC_BENCH:-$(pick "$here/../fabric/tern-bench-fabric" "$here/tern-bench-fabric")}
+floor_exe=${FLOOR_EXE:-$(pick "$here/tern-bench-rep-floor")}
 
 usage() {
     cat <<'EOF'
