@@ -5,6 +5,7 @@
  * under seeded faults.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 
 #include "ut.h"
 
-#define FX_NODES   3
+#define FX_NODES   4 /* three electable nodes, and a SECONDARY when asked for */
 #define FX_COMMITS 2048
 #define FX_MASTER  1
 #define FX_STEP_NS (100 * TERN_NS_PER_US)
@@ -43,8 +44,10 @@ struct fx {
 	struct tern_net_sim_world *w;
 	struct fx_node n[FX_NODES];
 	struct tern_node_member members[FX_NODES];
+	unsigned int nn; /* nodes in the group */
 	uint64_t now;
 	uint64_t ack_timeout;
+	uint32_t max_pending;
 	/* completions, by cookie (commit id) */
 	unsigned int done_count[FX_COMMITS];
 	struct tern_commit_done done[FX_COMMITS];
@@ -89,7 +92,7 @@ fx_attach(struct fx_node *fn)
 	unsigned int i, k = 0;
 
 	memset(peers, 0, sizeof(peers));
-	for (i = 0; i < FX_NODES; i++)
+	for (i = 0; i < fx.nn; i++)
 		if (fx.n[i].id != fn->id)
 			peers[k++].node_id = fx.n[i].id;
 	tern_net_opts_init(&o, sizeof(o));
@@ -107,7 +110,7 @@ fx_node_opts(struct fx_node *fn, struct tern_node_opts *o)
 	o->group_id = 42;
 	o->self = fn->id;
 	o->members = fx.members;
-	o->n_members = FX_NODES;
+	o->n_members = fx.nn;
 	o->master = FX_MASTER;
 	tern_log_opts_init(&o->log, sizeof(o->log));
 	o->log.io = fn->io;
@@ -115,7 +118,7 @@ fx_node_opts(struct fx_node *fn, struct tern_node_opts *o)
 	o->log.batch_bytes = 16 << 10;
 	o->net = fn->net;
 	o->ack_timeout_ns = fx.ack_timeout;
-	o->max_pending = 512;
+	o->max_pending = fx.max_pending != 0 ? fx.max_pending : 512;
 	o->window_entries = 256;
 	o->window_bytes = 1 << 20;
 	o->on_done = fx_on_done;
@@ -137,31 +140,41 @@ fx_start(struct fx_node *fn)
 	return rc;
 }
 
-/* A group of three electable nodes, node 1 the master, all started. */
+/* Three electable nodes (and node 4, a SECONDARY, when @p secondary), node 1 the master. */
 static void
-fx_setup(uint64_t ack_timeout)
+fx_setup_group(uint64_t ack_timeout, bool secondary)
 {
 	struct tern_net_sim_opts wo;
 	unsigned int i;
+	uint32_t max_pending = fx.max_pending;
 
 	memset(&fx, 0, sizeof(fx));
+	fx.nn = secondary ? 4 : 3;
+	fx.max_pending = max_pending;
 	fx.ack_timeout = ack_timeout;
 	tern_net_sim_opts_init(&wo, sizeof(wo));
 	wo.seed = 7;
 	UT_EQ_INT(tern_net_sim_world_create(&wo, &fx.w), 0);
 	TERN_CU_ASSERT_FATAL(fx.w != NULL);
-	for (i = 0; i < FX_NODES; i++) {
+	for (i = 0; i < fx.nn; i++) {
 		struct tern_io_mem_opts mo;
 
 		fx.n[i].id = (uint16_t)(i + 1);
 		fx.members[i].id = fx.n[i].id;
-		fx.members[i].type = TERN_WIRE_NODE_ELECTABLE;
+		fx.members[i].type = i < 3 ? TERN_WIRE_NODE_ELECTABLE : TERN_WIRE_NODE_SECONDARY;
 		tern_io_mem_opts_init(&mo, sizeof(mo));
 		mo.seed = i + 1;
 		UT_EQ_INT(tern_io_mem_create(&mo, &fx.n[i].io), 0);
 	}
-	for (i = 0; i < FX_NODES; i++)
+	for (i = 0; i < fx.nn; i++)
 		TERN_CU_ASSERT_FATAL(fx_start(&fx.n[i]) == 0);
+}
+
+static void
+fx_setup(uint64_t ack_timeout)
+{
+	fx.max_pending = 0;
+	fx_setup_group(ack_timeout, false);
 }
 
 static void
@@ -179,9 +192,9 @@ fx_teardown(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < FX_NODES; i++)
+	for (i = 0; i < fx.nn; i++)
 		fx_stop(&fx.n[i]);
-	for (i = 0; i < FX_NODES; i++)
+	for (i = 0; i < fx.nn; i++)
 		tern_io_destroy(fx.n[i].io);
 	tern_net_sim_world_destroy(fx.w);
 }
@@ -196,7 +209,7 @@ fx_step(void)
 	for (round = 0; round < 64; round++) {
 		int busy = 0;
 
-		for (i = 0; i < FX_NODES; i++)
+		for (i = 0; i < (int)fx.nn; i++)
 			if (fx.n[i].node != NULL)
 				busy |= tern_node_poll(fx.n[i].node, fx.now);
 		if (!busy)
@@ -419,7 +432,7 @@ node_non_master_refuses_a_commit_naming_the_master(void)
 			 fx.done_count[id] == 1,
 		 100 * TERN_NS_PER_MS);
 	UT_EQ_INT(fx.done[id].err, 0);
-	for (i = 1; i < FX_NODES; i++) {
+	for (i = 1; i < fx.nn; i++) {
 		id = fx_commit_dflt(&fx.n[i]);
 		/* Refused at once, from inside tern_node_commit(). */
 		UT_EQ_INT(fx.done_count[id], 1);
@@ -590,6 +603,130 @@ node_restarted_master_takes_a_higher_term_and_replicas_follow(void)
 	fx_teardown();
 }
 
+static void
+node_secondary_gets_the_stream_but_acks_do_not_wait_for_it(void)
+{
+	struct fx_node *m = &fx.n[0], *sec = &fx.n[3];
+	uint64_t id, all;
+
+	fx.max_pending = 0;
+	fx_setup_group(20 * TERN_NS_PER_MS, true);
+	for (id = 0; id < 20; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 20 && tern_log_durable_vlsn(tern_node_log(sec->node)) == 20,
+		 TERN_NS_PER_S);
+	UT_EQ_INT(sec->state, TERN_NODE_REPLICA);
+	UT_EQ_INT(fx_logs_equal(m, sec), 20);
+	/* ALL counts the electable replicas only: with the SECONDARY cut off it still holds. */
+	tern_net_sim_partition(fx.w, sec->id, TERN_NET_SIM_ALL);
+	all = fx_commit(m, TERN_LOG_SYNC, TERN_LOG_SYNC, TERN_ACK_ALL);
+	FX_UNTIL(fx.done_count[all] == 1, 10 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done_count[all], 1);
+	UT_EQ_INT(fx.done[all].err, 0);
+	UT_EQ_INT(fx.done[all].acks_needed, 2);
+	/* Healed, it catches up. */
+	tern_net_sim_heal(fx.w, sec->id, TERN_NET_SIM_ALL);
+	FX_UNTIL(tern_log_durable_vlsn(tern_node_log(sec->node)) == 21, TERN_NS_PER_S);
+	UT_EQ_INT(fx_logs_equal(m, sec), 21);
+	fx_teardown();
+}
+
+static void
+node_lossy_duplicating_reordering_network_delivers_every_entry_once(void)
+{
+	struct fx_node *m = &fx.n[0];
+	uint64_t id;
+	unsigned int i;
+
+	fx_setup(TERN_NS_PER_S);
+	tern_net_sim_set_loss(fx.w, TERN_NET_SIM_ALL, TERN_NET_SIM_ALL, 0.1);
+	tern_net_sim_set_dup(fx.w, TERN_NET_SIM_ALL, TERN_NET_SIM_ALL, 0.2);
+	tern_net_sim_set_delay(fx.w, TERN_NET_SIM_ALL, TERN_NET_SIM_ALL, 10 * TERN_NS_PER_US,
+			       200 * TERN_NS_PER_US);
+	for (id = 0; id < 500; id++) {
+		fx_commit_dflt(m);
+		if (id % 8 == 7)
+			fx_step();
+	}
+	FX_UNTIL(fx.n_done == 500, 2 * TERN_NS_PER_S);
+	UT_EQ_INT(fx.n_done, 500);
+	for (id = 0; id < 500; id++) {
+		UT_EQ_INT(fx.done_count[id], 1);
+		UT_EQ_INT(fx.done[id].err, 0);
+	}
+	FX_UNTIL(tern_log_durable_vlsn(tern_node_log(fx.n[1].node)) == 500 &&
+			 tern_log_durable_vlsn(tern_node_log(fx.n[2].node)) == 500,
+		 2 * TERN_NS_PER_S);
+	for (i = 1; i < 3; i++) {
+		struct tern_node_stats st;
+
+		UT_EQ_INT(fx_logs_equal(m, &fx.n[i]), 500);
+		tern_node_stats_get(fx.n[i].node, &st);
+		UT_EQ_INT(st.entries_appended, 500); /* duplicates skipped, none appended twice */
+	}
+	fx_teardown();
+}
+
+static void
+node_commit_refuses_oversized_payloads_and_bad_types(void)
+{
+	struct fx_node *m = &fx.n[0];
+	static uint8_t big[(1u << 20) + 1];
+	struct tern_commit c;
+
+	fx_setup(50 * TERN_NS_PER_MS);
+	memset(&c, 0, sizeof(c));
+	c.data = big;
+	c.len = sizeof(big); /* over the default max_entry of 1 MiB */
+	c.type = TERN_LOG_TYPE_USER;
+	c.cookie = (void *)(uintptr_t)0;
+	UT_EQ_INT(tern_node_commit(m->node, &c, 1, fx.now), 1);
+	UT_EQ_INT(fx.done_count[0], 1);
+	UT_EQ_INT(fx.done[0].err, -E2BIG);
+	UT_EQ_INT(fx.done[0].vlsn, 0);
+	c.len = 16;
+	c.type = TERN_LOG_TYPE_USER - 1;
+	c.cookie = (void *)(uintptr_t)1;
+	UT_EQ_INT(tern_node_commit(m->node, &c, 1, fx.now), 1);
+	UT_EQ_INT(fx.done_count[1], 1);
+	UT_EQ_INT(fx.done[1].err, -EINVAL);
+	UT_EQ_INT(tern_log_last_vlsn(tern_node_log(m->node)), 0);
+	fx_teardown();
+}
+
+static void
+node_commit_takes_no_more_than_max_pending(void)
+{
+	struct fx_node *m = &fx.n[0];
+	uint8_t buf[16];
+	struct tern_commit c[16];
+	struct tern_node_stats st;
+	unsigned int i;
+
+	fx.max_pending = 8;
+	fx_setup_group(10 * TERN_NS_PER_S, false);
+	fx_crash(&fx.n[1]);
+	fx_crash(&fx.n[2]);
+	memset(c, 0, sizeof(c));
+	memset(buf, 3, sizeof(buf));
+	for (i = 0; i < 16; i++) {
+		c[i].data = buf;
+		c[i].len = sizeof(buf);
+		c[i].type = TERN_LOG_TYPE_USER;
+		c[i].dur.ack_policy = TERN_ACK_ALL; /* nobody acks: they stay pending */
+		c[i].cookie = (void *)(uintptr_t)i;
+	}
+	UT_EQ_INT(tern_node_commit(m->node, c, 16, fx.now), 8);
+	fx_run_ns(TERN_NS_PER_MS);
+	UT_EQ_INT(tern_node_commit(m->node, c + 8, 8, fx.now), 0);
+	tern_node_stats_get(m->node, &st);
+	UT_EQ_INT(st.pending, 8);
+	UT_EQ_INT(fx.n_done, 0);
+	fx_teardown();
+	UT_EQ_INT(fx.n_done, 8); /* -TERN_ECLOSED at close */
+	fx.max_pending = 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -607,5 +744,9 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, node_local_log_write_failure_fails_the_commit_with_the_log_error);
 	CU_ADD_TEST(s, node_pending_commits_complete_with_eclosed_at_close);
 	CU_ADD_TEST(s, node_restarted_master_takes_a_higher_term_and_replicas_follow);
+	CU_ADD_TEST(s, node_secondary_gets_the_stream_but_acks_do_not_wait_for_it);
+	CU_ADD_TEST(s, node_lossy_duplicating_reordering_network_delivers_every_entry_once);
+	CU_ADD_TEST(s, node_commit_refuses_oversized_payloads_and_bad_types);
+	CU_ADD_TEST(s, node_commit_takes_no_more_than_max_pending);
 	return tern_ut_run(argc, argv);
 }
