@@ -855,7 +855,8 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 			p->vlsn = e[i].vlsn;
 			p->cookie = q->cookie;
 			p->t_submit = q->t_submit_ns != 0 ? q->t_submit_ns : now_ns;
-			p->t_assign = now_ns;
+			/* The caller's now may predate a submission it picked up in this pass. */
+			p->t_assign = TERN_MAX(now_ns, p->t_submit);
 			p->deadline_ns = p->t_submit +
 					 (q->timeout_ns != 0 ? q->timeout_ns : n->o.ack_timeout_ns);
 			p->cls = (uint8_t)cls;
