@@ -53,6 +53,7 @@ TERN_DIAG_EXTERN(rep); /* registered in node.c */
 #define REP_STATE_RING	  64
 #define REP_REQ_RING	  64
 #define REP_IO_BLOCK_NS	  (50 * TERN_NS_PER_US)
+#define REP_IO_WINDOW_NS  (20 * TERN_NS_PER_MS)
 
 enum req_kind {
 	REQ_STATS,
@@ -596,11 +597,14 @@ dp_backoff(struct tern_rep *rep, uint64_t now)
 	/*
 	 * Block, bounded: an application thread's commit does not wake tern_net_wait(), nor
 	 * does an io_uring completion, so keep the block short, and shorter still while
-	 * the log has entries that are not yet durable.
+	 * the log has entries that are not yet durable, in case an fdatasync is in flight:
+	 * only for REP_IO_WINDOW_NS of idleness, since NO_SYNC entries stay not durable
+	 * until some later SYNC batch, and an idle node should not wake every 50 us.
 	 */
 	log = tern_node_log(rep->dp.node);
 	block = rep->dp.block_ns;
-	if (tern_log_last_vlsn(log) != tern_log_durable_vlsn(log))
+	if (tern_log_last_vlsn(log) != tern_log_durable_vlsn(log) &&
+	    now - rep->dp.idle_since < rep->dp.yield_ns + REP_IO_WINDOW_NS)
 		block = TERN_MIN(block, REP_IO_BLOCK_NS);
 	rep->dp.blocks++;
 	tern_net_wait(rep->dp.net, 0, block);

@@ -27,8 +27,8 @@
  * instead the block is short (idle_block_us, default 1000 us) and happens only after
  * yield_us of idleness, so a commit arriving within yield_us of the previous activity is
  * seen at once, and one arriving later waits at most idle_block_us. While the log has
- * appended entries that are not yet durable the block is at most 50 us, since io_uring
- * completions do not wake tern_net_wait() either.
+ * appended entries that are not yet durable the block is at most 50 us (for the first
+ * 20 ms of idleness), since io_uring completions do not wake tern_net_wait() either.
  *
  * Errors of this library: -EINVAL, -ENOMEM, -EAGAIN, -ETIMEDOUT, -TERN_ECLOSED, and
  * those of the node, the log and the drivers (tern_strerror() prints each).
