@@ -48,6 +48,7 @@ struct fx {
 	uint64_t now;
 	uint64_t ack_timeout;
 	uint32_t max_pending;
+	uint32_t window_entries, mtu; /* 0: the fixture's defaults */
 	/* completions, by cookie (commit id) */
 	unsigned int done_count[FX_COMMITS];
 	struct tern_commit_done done[FX_COMMITS];
@@ -119,7 +120,9 @@ fx_node_opts(struct fx_node *fn, struct tern_node_opts *o)
 	o->net = fn->net;
 	o->ack_timeout_ns = fx.ack_timeout;
 	o->max_pending = fx.max_pending != 0 ? fx.max_pending : 512;
-	o->window_entries = 256;
+	o->window_entries = fx.window_entries != 0 ? fx.window_entries : 256;
+	if (fx.mtu != 0)
+		o->mtu = fx.mtu;
 	o->window_bytes = 1 << 20;
 	o->on_done = fx_on_done;
 	o->on_state = fx_on_state;
@@ -146,11 +149,13 @@ fx_setup_group(uint64_t ack_timeout, bool secondary)
 {
 	struct tern_net_sim_opts wo;
 	unsigned int i;
-	uint32_t max_pending = fx.max_pending;
+	uint32_t max_pending = fx.max_pending, window_entries = fx.window_entries, mtu = fx.mtu;
 
 	memset(&fx, 0, sizeof(fx));
 	fx.nn = secondary ? 4 : 3;
 	fx.max_pending = max_pending;
+	fx.window_entries = window_entries;
+	fx.mtu = mtu;
 	fx.ack_timeout = ack_timeout;
 	tern_net_sim_opts_init(&wo, sizeof(wo));
 	wo.seed = 7;
@@ -174,6 +179,8 @@ static void
 fx_setup(uint64_t ack_timeout)
 {
 	fx.max_pending = 0;
+	fx.window_entries = 0;
+	fx.mtu = 0;
 	fx_setup_group(ack_timeout, false);
 }
 
@@ -727,6 +734,195 @@ node_commit_takes_no_more_than_max_pending(void)
 	fx.max_pending = 0;
 }
 
+/*
+ * A master restarted before anything of its term was durable must not come back with that
+ * term: the replicas hold (VLSN, term) pairs of it that its log lost, and would keep them.
+ */
+static void
+node_restarted_master_never_reuses_a_term_it_logged_nothing_in(void)
+{
+	struct fx_node *m = &fx.n[0];
+	uint64_t id, t1;
+
+	fx_setup(TERN_NS_PER_S);
+	/* Commit 1..10 without a local sync: the replicas make them durable, the master not. */
+	for (id = 0; id < 10; id++)
+		fx_commit(m, TERN_LOG_NO_SYNC, TERN_LOG_SYNC, TERN_ACK_ALL);
+	FX_UNTIL(fx.n_done == 10, TERN_NS_PER_S);
+	UT_EQ_INT(tern_log_durable_vlsn(tern_node_log(fx.n[1].node)), 10);
+	t1 = tern_node_term(m->node);
+	fx_crash(m); /* loses 1..10: they were never synced on the master */
+	TERN_CU_ASSERT_FATAL(fx_start(m) == 0);
+	UT_EQ_INT(tern_log_last_vlsn(tern_node_log(m->node)), 0);
+	/* Header: "a restarted master never reuses a term". */
+	CU_ASSERT(tern_node_term(m->node) > t1);
+	for (id = 10; id < 20; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 20 && tern_log_durable_vlsn(tern_node_log(fx.n[1].node)) >= 10 &&
+			 fx.n[1].term == tern_node_term(m->node),
+		 TERN_NS_PER_S);
+	fx_run_ns(50 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx_logs_equal(m, &fx.n[1]), 10);
+	UT_EQ_INT(fx_logs_equal(m, &fx.n[2]), 10);
+	fx_teardown();
+}
+
+/* A commit's own ack timeout holds even behind an earlier commit with a longer one. */
+static void
+node_per_commit_ack_timeout_is_honoured_behind_a_longer_one(void)
+{
+	struct fx_node *m = &fx.n[0];
+	uint8_t buf[64];
+	struct tern_commit c[2];
+	uint64_t t0;
+
+	fx_setup(TERN_NS_PER_S); /* node default: 1 s */
+	fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 1, 100 * TERN_NS_PER_MS);
+	fx_crash(&fx.n[2]);
+	memset(c, 0, sizeof(c));
+	memset(buf, 1, sizeof(buf));
+	c[0].data = c[1].data = buf;
+	c[0].len = c[1].len = 16;
+	c[0].type = c[1].type = TERN_LOG_TYPE_USER;
+	c[0].dur.ack_policy = c[1].dur.ack_policy = TERN_ACK_ALL;
+	c[0].cookie = (void *)(uintptr_t)1;
+	c[1].cookie = (void *)(uintptr_t)2;
+	c[1].timeout_ns = 10 * TERN_NS_PER_MS; /* the second one gives up after 10 ms */
+	fx.next_id = 3;
+	UT_EQ_INT(tern_node_commit(m->node, c, 2, fx.now), 2);
+	t0 = fx.now;
+	FX_UNTIL(fx.done_count[2] == 1, 100 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done_count[2], 1);
+	UT_EQ_INT(fx.done[2].err, -TERN_EACKS);
+	CU_ASSERT(fx.now - t0 < 20 * TERN_NS_PER_MS);
+	fx_teardown();
+}
+
+/*
+ * ENOSPC in the middle of an append on the master (a segment roll that cannot preallocate):
+ * tern_log_append() keeps the prefix it took; no commit reported failed may be in the log,
+ * none may be there twice, and replication goes on once space returns.
+ */
+static void
+node_enospc_mid_append_on_the_master_fails_no_commit_that_is_in_the_log(void)
+{
+	struct fx_node *m = &fx.n[0];
+	uint8_t bufs[8][1200];
+	struct tern_commit c[8];
+	uint64_t id, v;
+	unsigned int i, k = 0;
+	uint8_t rb[1300];
+
+	fx_setup(TERN_NS_PER_S);
+	/* Fill most of the first 64 KiB segment. */
+	for (id = 0; id < 50; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 50, TERN_NS_PER_S);
+	tern_io_mem_set_capacity(m->io, tern_io_mem_used(m->io)); /* no new segment */
+	memset(c, 0, sizeof(c));
+	for (i = 0; i < 8; i++) {
+		uint64_t cid = fx.next_id++;
+
+		memset(bufs[i], 0, sizeof(bufs[i]));
+		memcpy(bufs[i], &cid, 8);
+		c[i].data = bufs[i];
+		c[i].len = sizeof(bufs[i]);
+		c[i].type = TERN_LOG_TYPE_USER;
+		c[i].cookie = (void *)(uintptr_t)cid;
+	}
+	/* 40 x 8 x 1.2 KB rolls the segment in the middle of one of these appends. */
+	for (k = 0; k < 40 && fx.n_done == 50 + 8 * k; k++) {
+		for (i = 0; i < 8; i++) {
+			uint64_t cid = 50 + 8 * k + i;
+
+			memcpy(bufs[i], &cid, 8);
+			c[i].cookie = (void *)(uintptr_t)cid;
+		}
+		fx.next_id = 50 + 8 * (k + 1);
+		while (tern_node_commit(m->node, c, 8, fx.now) != 8)
+			fx_step();
+		FX_UNTIL(fx.n_done == 50 + 8 * (k + 1), 100 * TERN_NS_PER_MS);
+	}
+	/* Space returns: what the log still holds gets written. */
+	tern_io_mem_set_capacity(m->io, 0);
+	fx_commit_dflt(m);
+	fx_run_ns(500 * TERN_NS_PER_MS);
+	for (id = 50; id < fx.next_id; id++) {
+		if (fx.done_count[id] != 1)
+			ut_note("commit %" PRIu64 " of %" PRIu64 " completed %u times (k %u)", id,
+				fx.next_id, fx.done_count[id], k);
+		UT_EQ_INT(fx.done_count[id], 1);
+	}
+	/* Every log entry names a distinct commit. */
+	for (v = 51; v <= tern_log_last_vlsn(tern_node_log(m->node)); v++) {
+		struct tern_log_entry e;
+		uint64_t cid, w;
+
+		if (tern_log_read(tern_node_log(m->node), v, &e, rb, sizeof(rb)) != 0)
+			continue;
+		memcpy(&cid, rb, 8);
+		if (fx.done[cid].err != 0) {
+			ut_note("commit %" PRIu64 " is in the log at vlsn %" PRIu64
+				" but completed with %s (vlsn %" PRIu64 ")",
+				cid, v, tern_errname(fx.done[cid].err), fx.done[cid].vlsn);
+			CU_FAIL("a commit reported failed is in the log");
+		}
+		for (w = v + 1; w <= tern_log_last_vlsn(tern_node_log(m->node)); w++) {
+			struct tern_log_entry e2;
+			uint64_t cid2;
+
+			if (tern_log_read(tern_node_log(m->node), w, &e2, rb, sizeof(rb)) != 0)
+				continue;
+			memcpy(&cid2, rb, 8);
+			if (cid2 == cid) {
+				ut_note("commit %" PRIu64 " at vlsn %" PRIu64 " and %" PRIu64
+					" (completed %s)",
+					cid, v, w, tern_errname(fx.done[cid].err));
+				CU_FAIL("an entry appears twice");
+			}
+		}
+	}
+	tern_io_mem_set_capacity(m->io, 0);
+	fx_teardown();
+}
+
+/* ENOSPC in the middle of an append on a replica: once space returns it catches up. */
+static void
+node_enospc_mid_append_on_a_replica_does_not_stall_it(void)
+{
+	struct fx_node *m = &fx.n[0], *r = &fx.n[2];
+	uint8_t buf[1200];
+	struct tern_commit c;
+	uint64_t id;
+
+	fx_setup(TERN_NS_PER_S);
+	for (id = 0; id < 20; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 20 && tern_log_durable_vlsn(tern_node_log(r->node)) == 20,
+		 TERN_NS_PER_S);
+	tern_io_mem_set_capacity(r->io, tern_io_mem_used(r->io)); /* no second segment */
+	memset(&c, 0, sizeof(c));
+	memset(buf, 7, sizeof(buf));
+	c.data = buf;
+	c.len = sizeof(buf);
+	c.type = TERN_LOG_TYPE_USER;
+	for (id = 20; id < 200; id++) {
+		c.cookie = (void *)(uintptr_t)id;
+		fx.next_id = id + 1;
+		while (tern_node_commit(m->node, &c, 1, fx.now) != 1)
+			fx_step();
+		if (id % 8 == 0)
+			fx_step();
+	}
+	FX_UNTIL(fx.n_done == 200, TERN_NS_PER_S);
+	fx_run_ns(20 * TERN_NS_PER_MS);
+	tern_io_mem_set_capacity(r->io, 0);
+	FX_UNTIL(tern_log_durable_vlsn(tern_node_log(r->node)) == 200, TERN_NS_PER_S);
+	UT_EQ_INT(tern_log_durable_vlsn(tern_node_log(r->node)), 200);
+	fx_teardown();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -748,5 +944,9 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, node_lossy_duplicating_reordering_network_delivers_every_entry_once);
 	CU_ADD_TEST(s, node_commit_refuses_oversized_payloads_and_bad_types);
 	CU_ADD_TEST(s, node_commit_takes_no_more_than_max_pending);
+	CU_ADD_TEST(s, node_restarted_master_never_reuses_a_term_it_logged_nothing_in);
+	CU_ADD_TEST(s, node_per_commit_ack_timeout_is_honoured_behind_a_longer_one);
+	CU_ADD_TEST(s, node_enospc_mid_append_on_the_master_fails_no_commit_that_is_in_the_log);
+	CU_ADD_TEST(s, node_enospc_mid_append_on_a_replica_does_not_stall_it);
 	return tern_ut_run(argc, argv);
 }
