@@ -81,7 +81,6 @@
 #define SIM_WORK_LIMIT_NS     (4 * TERN_NS_PER_S)
 #define SIM_CONVERGE_LIMIT_NS (6 * TERN_NS_PER_S)
 #define SIM_POLL_ROUNDS	      64
-#define SIM_MTU_MAX	      4096
 
 /* ---- one commit, as the workload sees it ---- */
 
@@ -461,7 +460,7 @@ node_start(struct sim *s, struct snode *sn)
 	o.ack_timeout_ns = s->ack_timeout;
 	o.max_pending = 256;
 	o.window_entries = s->window_entries;
-	o.window_bytes = 1u << 20;
+	o.window_bytes = 256u << 10;
 	o.feeder.window = s->feeder_window;
 	o.on_done = on_done;
 	o.on_state = on_state;
@@ -1599,8 +1598,8 @@ run_seed(struct sim *s, uint64_t seed, unsigned int n_electable, uint64_t commit
 	tern_net_sim_opts_init(&wo, sizeof(wo));
 	wo.seed = tern_prng_next(&s->prng);
 	wo.link.latency_ns = s->base_latency;
-	wo.slots = 2048;
-	wo.mtu = SIM_MTU_MAX; /* small: meson's MALLOC_PERTURB_ touches every slot */
+	wo.slots = 1024; /* a full pool drops: one more kind of loss */
+	wo.mtu = s->mtu; /* small: meson's MALLOC_PERTURB_ touches every slot */
 	if (tern_net_sim_world_create(&wo, &s->world) != 0) {
 		violation(s, "world create");
 		return -1;
