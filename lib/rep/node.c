@@ -1502,6 +1502,21 @@ tern_node_poll(struct tern_node *n, uint64_t now_ns)
 
 /* ---- open / close ---- */
 
+/* Free what tern_node_open() allocated, as far as it got. */
+static void
+node_free(struct tern_node *n)
+{
+	tern_free(n->win.data);
+	tern_free(n->win.ent);
+	tern_free(n->ents);
+	tern_free(n->reasm_buf);
+	tern_free(n->scratch);
+	tern_free(n->tx_buf);
+	tern_free(n->pend);
+	tern_free(n->feeders);
+	tern_free(n);
+}
+
 static int
 check_opts(const struct tern_node_opts *o)
 {
@@ -1622,15 +1637,7 @@ tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node
 	*out = n;
 	return 0;
 fail:
-	tern_free(n->win.data);
-	tern_free(n->win.ent);
-	tern_free(n->ents);
-	tern_free(n->reasm_buf);
-	tern_free(n->scratch);
-	tern_free(n->tx_buf);
-	tern_free(n->pend);
-	tern_free(n->feeders);
-	tern_free(n);
+	node_free(n);
 	return rc;
 }
 
@@ -1646,15 +1653,7 @@ tern_node_close(struct tern_node *n)
 	set_state(n, TERN_NODE_SHUTDOWN);
 	done_flush(n);
 	rc = tern_log_close(n->log);
-	tern_free(n->win.data);
-	tern_free(n->win.ent);
-	tern_free(n->ents);
-	tern_free(n->reasm_buf);
-	tern_free(n->scratch);
-	tern_free(n->tx_buf);
-	tern_free(n->pend);
-	tern_free(n->feeders);
-	tern_free(n);
+	node_free(n);
 	return rc;
 }
 
