@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * CRC32C, three ways, chosen once at load time:
+ * CRC32C, four ways, chosen once at load time:
  *
+ *  - HW_FOLD512 (also AVX-512F and VPCLMULQDQ): buffers of CRC_FOLD_MIN bytes or more are
+ *    folded 256 bytes at a time with carry-less multiplies on 512-bit registers (see
+ *    hw_fold512_long), about twice HW_3WAY from 256 bytes; shorter ones go as in HW_3WAY.
  *  - HW_3WAY (SSE4.2 and PCLMULQDQ): buffers of CRC_3WAY_MIN bytes or more are cut into
  *    three streams run through crc32q side by side, then joined with two carry-less
  *    multiplies. crc32q has a 3-cycle latency but issues every cycle, so one stream uses a
@@ -41,12 +44,31 @@ enum crc_impl {
 	HW_NONE,
 	HW_SERIAL,
 	HW_3WAY,
+	HW_FOLD512,
 };
 
 static uint32_t table[8][256];
 /* shift_k[m] = x^(64m - 33) mod P, reflected: shifts a state over m words. */
 static uint32_t shift_k[2 * CRC_STRIDE_MAX + 3];
+/*
+ * Fold constants of HW_FOLD512, one 128-bit pair per distance: fold_k[i] moves a 128-bit
+ * lane forward over FOLD_BYTES(i) bytes (see hw_fold512 for the arithmetic).
+ */
+enum { FOLD_16, FOLD_32, FOLD_48, FOLD_64, FOLD_128, FOLD_192, FOLD_256, FOLD_N };
+static const unsigned int fold_bytes[FOLD_N] = {16, 32, 48, 64, 128, 192, 256};
+static uint64_t fold_k[FOLD_N][2];
 static enum crc_impl impl;
+
+/* x^n mod P, reflected (bit 31 - d stands for x^d). */
+static uint32_t
+xpow_mod(unsigned int n)
+{
+	uint32_t c = 0x80000000U;
+
+	while (n-- > 0)
+		c = (c >> 1) ^ (POLY & (0U - (c & 1)));
+	return c;
+}
 
 __attribute__((constructor)) static void
 crc32c_init(void)
@@ -72,11 +94,18 @@ crc32c_init(void)
 			c = (c >> 8) ^ table[0][c & 0xff];
 	}
 
+	for (i = 0; i < FOLD_N; i++) {
+		fold_k[i][0] = xpow_mod(8 * fold_bytes[i] + 31);
+		fold_k[i][1] = xpow_mod(8 * fold_bytes[i] - 33);
+	}
 	impl = HW_NONE;
 #if defined(__x86_64__)
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("sse4.2"))
 		impl = __builtin_cpu_supports("pclmul") ? HW_3WAY : HW_SERIAL;
+	if (impl == HW_3WAY && __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("vpclmulqdq"))
+		impl = HW_FOLD512;
 #endif
 }
 
@@ -231,6 +260,110 @@ hw_update_3way(uint32_t c, const unsigned char *p, size_t len)
 	return hw_serial(c, p, len);
 }
 
+/*
+ * HW_FOLD512: folding with VPCLMULQDQ on 512-bit registers (four 128-bit lanes), as in
+ * Intel's "Fast CRC Computation for Generic Polynomials Using PCLMULQDQ" (2009) and
+ * ISA-L's crc32_iscsi_by16_10, but with the final reduction left to crc32q.
+ *
+ * A 128-bit lane loaded from the stream holds a 128-bit polynomial R (bit i stands for
+ * x^(127 - i) times the x^m of the m bits that follow it); its low quadword H carries the
+ * higher degrees, R = H.x^64 + L. Moving R forward over F bits is R.x^F = H.x^(64+F) +
+ * L.x^F, and only its value mod P matters. A carry-less multiply of two reflected 64-bit
+ * operands gives their product times x (see the top of the file), and a 32-bit reflected
+ * constant r in the low half of an operand stands for r.x^32; so with r_H = x^(F+31) mod P
+ * and r_L = x^(F-33) mod P, clmul(H, r_H) ^ clmul(L, r_L) is congruent to R.x^F and fits in
+ * 128 bits: xored onto the lane F bits further on, the stream's CRC is unchanged. The
+ * initial state is xored into the first 4 bytes (it stands for c.x^len). What is left,
+ * one 128-bit R ending where the folded data ends, gives R.x^32 mod P as
+ * crc32q(crc32q(0, H), L); the last 0 to 63 bytes go through crc32q as usual.
+ *
+ * Four accumulators (256 bytes a pass) keep the multiplier busy; past the last full pass
+ * one folds 64 bytes at a time. Measured on an AMD EPYC with AVX-512 (2 vCPUs): 1 KiB in
+ * 22 ns against 41 for HW_3WAY, 8 KiB in 144 ns against 289; 64-192 bytes are no faster.
+ */
+/* Shorter buffers take HW_3WAY's paths: faster there (64 B: 6 vs 8 ns, 128 B: 9 vs 10). */
+#define CRC_FOLD_MIN 256
+
+static inline __attribute__((always_inline, target("avx512f,vpclmulqdq"))) __m512i
+fold_k512(unsigned int i)
+{
+	return _mm512_broadcast_i32x4(
+		_mm_set_epi64x((long long)fold_k[i][1], (long long)fold_k[i][0]));
+}
+
+/* Lane by lane: x moved forward over k's distance, xored onto d. */
+static inline __attribute__((always_inline, target("avx512f,vpclmulqdq"))) __m512i
+fold512(__m512i x, __m512i k, __m512i d)
+{
+	return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00),
+					 _mm512_clmulepi64_epi128(x, k, 0x11), d, 0x96);
+}
+
+static inline __attribute__((always_inline, target("pclmul"))) __m128i
+fold128(__m128i x, unsigned int i)
+{
+	__m128i k = _mm_set_epi64x((long long)fold_k[i][1], (long long)fold_k[i][0]);
+
+	return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11));
+}
+
+__attribute__((noinline, target("sse4.2,pclmul,avx512f,vpclmulqdq"))) static uint32_t
+hw_fold512_long(uint32_t c, const unsigned char *p, size_t len)
+{
+	__m512i x0, x1, x2, x3, k;
+	__m128i r;
+	uint64_t c64;
+
+	x0 = _mm512_xor_si512(_mm512_loadu_si512(p),
+			      _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)c)));
+	p += 64;
+	len -= 64;
+	if (len >= 192) {
+		x1 = _mm512_loadu_si512(p);
+		x2 = _mm512_loadu_si512(p + 64);
+		x3 = _mm512_loadu_si512(p + 128);
+		p += 192;
+		len -= 192;
+		k = fold_k512(FOLD_256);
+		while (len >= 256) {
+			x0 = fold512(x0, k, _mm512_loadu_si512(p));
+			x1 = fold512(x1, k, _mm512_loadu_si512(p + 64));
+			x2 = fold512(x2, k, _mm512_loadu_si512(p + 128));
+			x3 = fold512(x3, k, _mm512_loadu_si512(p + 192));
+			p += 256;
+			len -= 256;
+		}
+		/* Four accumulators into one: each over the ones after it. */
+		x3 = fold512(x2, k = fold_k512(FOLD_64), x3);
+		x3 = fold512(x1, fold_k512(FOLD_128), x3);
+		x0 = fold512(x0, fold_k512(FOLD_192), x3);
+	}
+	k = fold_k512(FOLD_64);
+	while (len >= 64) {
+		x0 = fold512(x0, k, _mm512_loadu_si512(p));
+		p += 64;
+		len -= 64;
+	}
+	/* Four lanes into one: lanes 0, 1, 2 over 48, 32, 16 bytes, onto lane 3. */
+	r = _mm512_extracti32x4_epi32(x0, 3);
+	r = _mm_xor_si128(r, fold128(_mm512_extracti32x4_epi32(x0, 2), FOLD_16));
+	r = _mm_xor_si128(r, fold128(_mm512_extracti32x4_epi32(x0, 1), FOLD_32));
+	r = _mm_xor_si128(r, fold128(_mm512_castsi512_si128(x0), FOLD_48));
+	c64 = __builtin_ia32_crc32di(0, (uint64_t)_mm_cvtsi128_si64(r));
+	c64 = __builtin_ia32_crc32di(c64, (uint64_t)_mm_extract_epi64(r, 1));
+	return hw_serial((uint32_t)c64, p, len);
+}
+
+__attribute__((target("sse4.2,pclmul"))) static uint32_t
+hw_update_fold512(uint32_t c, const unsigned char *p, size_t len)
+{
+	if (__builtin_expect(len >= CRC_3WAY_MIN, 0)) {
+		if (len >= CRC_FOLD_MIN)
+			return hw_fold512_long(c, p, len);
+		return hw_3way_long(c, p, len);
+	}
+	return hw_serial(c, p, len);
+}
 #endif /* __x86_64__ */
 
 uint32_t
@@ -243,6 +376,8 @@ uint32_t
 tern_crc32c_extend(uint32_t crc, const void *buf, size_t len)
 {
 #if defined(__x86_64__)
+	if (impl == HW_FOLD512)
+		return ~hw_update_fold512(~crc, buf, len);
 	if (impl == HW_3WAY)
 		return ~hw_update_3way(~crc, buf, len);
 	if (impl == HW_SERIAL)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The Tern header: sealing on send, checking on receive (DESIGN.md 3). */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -94,6 +95,25 @@ node_known(const struct tern_wire_ctx *c, uint16_t id)
 	return id < TERN_WIRE_CTX_NODES && (c->known_nodes[id / 64] >> (id % 64) & 1) != 0;
 }
 
+/* The header word that holds the CRC, and the mask that clears the CRC in it. */
+static_assert(HDR_CRC % 8 == 0 && HDR_SEQ == HDR_CRC + 4, "header words changed");
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HDR_CRC_CLEAR UINT64_C(0xffffffff00000000)
+#else
+#define HDR_CRC_CLEAR UINT64_C(0x00000000ffffffff)
+#endif
+
+/* Store @p v as 8 little-endian bytes at @p p, in one store where the host allows. */
+static inline void
+hdr_word_put(uint8_t *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, sizeof(v));
+#else
+	le64_store(p, v);
+#endif
+}
+
 uint32_t
 tern_wire_seal_flags(struct tern_wire_ctx *c, void *buf, uint8_t type, uint8_t flags, uint16_t dst,
 		     uint64_t term, uint32_t payload_len)
@@ -101,19 +121,18 @@ tern_wire_seal_flags(struct tern_wire_ctx *c, void *buf, uint8_t type, uint8_t f
 	uint8_t *p = buf;
 	uint32_t total = (uint32_t)sizeof(struct tern_wire_hdr) + payload_len;
 
-	le32_store(p + HDR_MAGIC, TERN_WIRE_MAGIC);
-	p[HDR_VER_MAJOR] = TERN_WIRE_VERSION_MAJOR;
-	p[HDR_VER_MINOR] = TERN_WIRE_VERSION_MINOR;
-	p[HDR_TYPE] = type;
-	p[HDR_FLAGS] = flags;
-	le32_store(p + HDR_GROUP, c->group_id);
-	le16_store(p + HDR_SRC, c->self);
-	le16_store(p + HDR_DST, dst);
-	le64_store(p + HDR_TERM, term);
-	le32_store(p + HDR_PAYLOAD_LEN, payload_len);
-	le32_store(p + HDR_CAPS, c->caps);
-	le32_store(p + HDR_CRC, 0);
-	le32_store(p + HDR_SEQ, c->seq++);
+	/*
+	 * Whole 8-byte words: the CRC reads the header back 8 bytes at a time, and a load
+	 * that spans several narrower stores waits for them to reach the cache instead of
+	 * being forwarded (about a third of sealing a 64-byte datagram).
+	 */
+	hdr_word_put(p + 0, TERN_WIRE_MAGIC | (uint64_t)TERN_WIRE_VERSION_MAJOR << 32 |
+				    (uint64_t)TERN_WIRE_VERSION_MINOR << 40 | (uint64_t)type << 48 |
+				    (uint64_t)flags << 56);
+	hdr_word_put(p + 8, c->group_id | (uint64_t)c->self << 32 | (uint64_t)dst << 48);
+	hdr_word_put(p + 16, term);
+	hdr_word_put(p + 24, payload_len | (uint64_t)c->caps << 32);
+	hdr_word_put(p + 32, (uint64_t)c->seq++ << 32); /* the CRC, 0 while it is computed */
 	le32_store(p + HDR_CRC, tern_crc32c(p, total));
 	return total;
 }
@@ -125,16 +144,19 @@ tern_wire_seal(struct tern_wire_ctx *c, void *buf, uint8_t type, uint16_t dst, u
 	return tern_wire_seal_flags(c, buf, type, 0, dst, term, payload_len);
 }
 
-/* CRC32C of the datagram with its CRC field taken as 0. */
+/*
+ * CRC32C of the datagram with its CRC field taken as 0: the header from a copy with the
+ * field cleared (one 8-byte word of the copy, so its loads are forwarded from its stores),
+ * then the payload in place.
+ */
 static uint32_t
 dgram_crc(const uint8_t *p, uint32_t len)
 {
-	static const uint8_t zero[4];
-	uint32_t crc;
+	uint64_t h[TERN_WIRE_HDR_LEN / 8];
 
-	crc = tern_crc32c(p, HDR_CRC);
-	crc = tern_crc32c_extend(crc, zero, sizeof(zero));
-	return tern_crc32c_extend(crc, p + HDR_CRC + 4, len - (HDR_CRC + 4));
+	memcpy(h, p, sizeof(h));
+	h[HDR_CRC / 8] &= HDR_CRC_CLEAR;
+	return tern_crc32c_extend(tern_crc32c(h, sizeof(h)), p + sizeof(h), len - sizeof(h));
 }
 
 /*

@@ -15,10 +15,11 @@ enum path {
 	PATH_PUBLIC, /* tern_crc32c_extend(), whatever it dispatched to */
 	PATH_SERIAL, /* one crc32q stream */
 	PATH_3WAY,   /* three streams joined with pclmul */
+	PATH_FOLD,   /* 512-bit vpclmulqdq folding */
 	PATH_N,
 };
 
-static const char *const path_name[PATH_N] = {"public", "serial", "3way"};
+static const char *const path_name[PATH_N] = {"public", "serial", "3way", "fold512"};
 
 static int
 path_runs_here(enum path path)
@@ -30,6 +31,8 @@ path_runs_here(enum path path)
 		return impl >= HW_SERIAL;
 	case PATH_3WAY:
 		return impl >= HW_3WAY;
+	case PATH_FOLD:
+		return impl >= HW_FOLD512;
 	default:
 		return 0;
 	}
@@ -44,6 +47,8 @@ crc_by_path(enum path path, uint32_t crc, const unsigned char *p, size_t len)
 		return ~hw_update(~crc, p, len);
 	case PATH_3WAY:
 		return ~hw_update_3way(~crc, p, len);
+	case PATH_FOLD:
+		return ~hw_update_fold512(~crc, p, len);
 #endif
 	default:
 		return tern_crc32c_extend(crc, p, len);
@@ -117,8 +122,10 @@ crc32c_dispatch_picks_the_fastest_path_the_cpu_has(void)
 		UT_EQ_INT(impl, HW_NONE);
 	else if (!__builtin_cpu_supports("pclmul"))
 		UT_EQ_INT(impl, HW_SERIAL);
-	else
+	else if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("vpclmulqdq"))
 		UT_EQ_INT(impl, HW_3WAY);
+	else
+		UT_EQ_INT(impl, HW_FOLD512);
 #else
 	UT_EQ_INT(impl, HW_NONE);
 #endif
