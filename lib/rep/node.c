@@ -1271,6 +1271,7 @@ replica_fragment(struct tern_node *n, const struct tern_wire_fragment *f)
 {
 	struct tern_log_entry le;
 	struct tern_wire_entry e;
+	enum tern_wire_reasm_rc rrc;
 	enum tern_wire_rej why;
 	int rc;
 
@@ -1279,7 +1280,17 @@ replica_fragment(struct tern_node *n, const struct tern_wire_fragment *f)
 		tern_rstream_on_entries(&n->rs, f->vlsn, f->vlsn, n->rs.commit_vlsn, n->now);
 		return;
 	}
-	switch (tern_wire_reasm_add(&n->reasm, f, n->rs.next_vlsn, &e, &why)) {
+	rrc = tern_wire_reasm_add(&n->reasm, f, n->rs.next_vlsn, &e, &why);
+	if (rrc == TERN_WIRE_REASM_REJECTED && why == TERN_WIRE_REJ_REASM_CONFLICT) {
+		/*
+		 * The entry comes again with other metadata (a resend from the log carries
+		 * other flags than the window's copy, or a new master's entry): start over.
+		 */
+		tern_wire_count(&n->wctx, why);
+		tern_wire_reasm_reset(&n->reasm);
+		rrc = tern_wire_reasm_add(&n->reasm, f, n->rs.next_vlsn, &e, &why);
+	}
+	switch (rrc) {
 	case TERN_WIRE_REASM_COMPLETE:
 		break;
 	case TERN_WIRE_REASM_REJECTED:
