@@ -71,6 +71,9 @@ static const char usage_text[] =
 	"                        there is one (auto, the default), or on a pthread\n"
 	"  --idle-block-us N     adaptive: longest block in tern_net_wait when idle (default "
 	"1000)\n"
+	"  --yield-us N          adaptive: idle time spent in sched_yield before blocking\n"
+	"                        (default 1000; frames, storage completions and commits\n"
+	"                        end a block at once)\n"
 	"\n"
 	"Commits:\n"
 	"  --durability L,R,A    default durability: local sync, replica sync, ack policy, e.g.\n"
@@ -125,6 +128,7 @@ static struct {
 	enum tern_net_poll_mode poll;
 	int lcore;
 	long idle_block_us;
+	long yield_us;
 	struct tern_durability dur;
 	bool dur_set;
 	uint64_t ack_timeout_ms;
@@ -146,6 +150,7 @@ static struct {
 	.poll = TERN_NET_POLL_ADAPTIVE,
 	.lcore = TERN_REP_LCORE_AUTO,
 	.idle_block_us = -1,
+	.yield_us = -1,
 	.ack_timeout_ms = 5000,
 	.entry_size = 100,
 	.outstanding = 1,
@@ -512,6 +517,10 @@ parse_args(int argc, char **argv)
 			if (parse_u64(v, &n) != 0 || n == 0 || n > 1000000)
 				goto bad;
 			args.idle_block_us = (long)n;
+		} else if (strcmp(a, "--yield-us") == 0) {
+			if (parse_u64(v, &n) != 0 || n > 1000000)
+				goto bad;
+			args.yield_us = (long)n;
 		} else if (strcmp(a, "--durability") == 0) {
 			if (parse_durability(v, &args.dur) != 0)
 				goto bad;
@@ -863,6 +872,8 @@ main(int argc, char **argv)
 	o.lcore = args.lcore;
 	if (args.idle_block_us > 0)
 		o.idle_block_us = (uint64_t)args.idle_block_us;
+	if (args.yield_us >= 0)
+		o.yield_us = (uint64_t)args.yield_us;
 	if (args.dur_set)
 		o.durability = args.dur;
 	o.ack_timeout_ns = tern_ms_to_ns(args.ack_timeout_ms);

@@ -36,6 +36,9 @@ tern_net_open(const char *name, const struct tern_net_opts *o, struct tern_net *
 
 	if (name == NULL || o == NULL || out == NULL || o->opts_size == 0)
 		return -EINVAL;
+	if (o->opts_size >= offsetof(struct tern_net_opts, n_wake_fds) + sizeof(o->n_wake_fds) &&
+	    (o->n_wake_fds > TERN_NET_WAKE_FDS_MAX || (o->n_wake_fds > 0 && o->wake_fds == NULL)))
+		return -EINVAL;
 	for (i = 0; i < n_drivers; i++)
 		if (strcmp(drivers[i]->name, name) == 0)
 			return drivers[i]->open(o, out);

@@ -74,7 +74,18 @@ struct tern_net_opts {
 	unsigned int queues;               /**< rx/tx queue pairs (dpdk), default 1 */
 	unsigned int mtu;                  /**< largest datagram, default 9000 */
 	enum tern_net_poll_mode poll_mode;
+	/**
+	 * Other events that end tern_net_wait() (adaptive mode): file descriptors (an
+	 * eventfd the application's threads write when they hand the datapath work, the
+	 * storage driver's completion eventfd) watched edge-triggered, so the caller need
+	 * not read them. Not owned. The sim driver, which never blocks, ignores them.
+	 */
+	const int *wake_fds;
+	unsigned int n_wake_fds; /**< at most TERN_NET_WAKE_FDS_MAX */
 };
+
+/** Most wake file descriptors a driver instance watches. */
+#define TERN_NET_WAKE_FDS_MAX 4
 
 /** Counters of one driver instance (per queue where the driver has queues). */
 struct tern_net_stats {

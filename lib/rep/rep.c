@@ -52,8 +52,6 @@ TERN_DIAG_EXTERN(rep); /* registered in node.c */
 #define REP_LISTENERS_MAX 16
 #define REP_STATE_RING	  64
 #define REP_REQ_RING	  64
-#define REP_IO_BLOCK_NS	  (50 * TERN_NS_PER_US)
-#define REP_IO_WINDOW_NS  (20 * TERN_NS_PER_MS)
 
 enum req_kind {
 	REQ_STATS,
@@ -90,6 +88,7 @@ struct tern_rep {
 	struct rte_ring *reqs;	  /* MPSC: struct rep_req * */
 	struct rte_ring *states;  /* SPSC: struct rep_state_msg */
 	int efd;		  /* wakes the control thread */
+	int wake_fd;		  /* wakes a blocked datapath: a commit was queued */
 	uint64_t tsc0, ns0, mult; /* ns = ns0 + (tsc - tsc0) * mult >> 32 */
 	bool eal_up;
 	int lcore; /* the datapath's lcore, or -1 (pthread) */
@@ -107,12 +106,14 @@ struct tern_rep {
 		uint32_t cur_state; /* as last seen by the datapath */
 		uint32_t cur_master;
 		uint64_t cur_term;
+		uint32_t dp_sleeping; /* the datapath blocks (or is about to): kick wake_fd */
 	} __tern_cache_aligned sh;
 
 	/* Written by application threads. */
 	struct {
 		uint64_t submitted;
 		uint64_t ring_full;
+		uint64_t kicks; /* wake_fd writes (a commit found the datapath blocked) */
 		uint32_t submitters;	/* in tern_rep_submit now */
 		uint32_t space_waiters; /* sleeping until the commit ring has room */
 		uint32_t space_seq;	/* futex: bumped when room was made */
@@ -132,6 +133,7 @@ struct tern_rep {
 		uint64_t idle_n, idle_since;
 		uint64_t start_vlsn;
 		uint64_t yield_ns, block_ns;
+		int wake[2]; /* what ends tern_net_wait besides frames: wake_fd, io_uring's */
 		uint32_t last_posted;
 		bool posted_any;
 		int close_rc;
@@ -489,6 +491,7 @@ stats_fill(struct tern_rep *rep, struct tern_rep_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->submitted = __atomic_load_n(&rep->app.submitted, __ATOMIC_RELAXED);
 	st->ring_full = __atomic_load_n(&rep->app.ring_full, __ATOMIC_RELAXED);
+	st->kicks = __atomic_load_n(&rep->app.kicks, __ATOMIC_RELAXED);
 	st->completed = rep->dp.completed;
 	st->wakes = rep->dp.wakes;
 	st->passes_busy = rep->dp.passes_busy;
@@ -576,7 +579,6 @@ dp_requests(struct tern_rep *rep)
 static void
 dp_backoff(struct tern_rep *rep, uint64_t now)
 {
-	struct tern_log *log;
 	uint64_t block;
 
 	if (rep->o.poll == TERN_NET_POLL_BUSY) {
@@ -595,19 +597,36 @@ dp_backoff(struct tern_rep *rep, uint64_t now)
 		return;
 	}
 	/*
-	 * Block, bounded: an application thread's commit does not wake tern_net_wait(), nor
-	 * does an io_uring completion, so keep the block short, and shorter still while
-	 * the log has entries that are not yet durable, in case an fdatasync is in flight:
-	 * only for REP_IO_WINDOW_NS of idleness, since NO_SYNC entries stay not durable
-	 * until some later SYNC batch, and an idle node should not wake every 50 us.
+	 * Block, bounded by idle_block_us (the node's timers: heartbeats, retransmits, ack
+	 * timeouts): frames (rx interrupts or the socket), io_uring completions (their
+	 * eventfd) and queued commits (wake_fd, written by a submitter that sees
+	 * dp_sleeping) all end the wait at once. dp_sleeping is raised before the ring is
+	 * looked at again, so a commit queued meanwhile is either seen here or wakes us.
 	 */
-	log = tern_node_log(rep->dp.node);
+	__atomic_store_n(&rep->sh.dp_sleeping, 1, __ATOMIC_SEQ_CST);
+	if (!rte_ring_empty(rep->commits) || !rte_ring_empty(rep->reqs)) {
+		__atomic_store_n(&rep->sh.dp_sleeping, 0, __ATOMIC_RELAXED);
+		return;
+	}
 	block = rep->dp.block_ns;
-	if (tern_log_last_vlsn(log) != tern_log_durable_vlsn(log) &&
-	    now - rep->dp.idle_since < rep->dp.yield_ns + REP_IO_WINDOW_NS)
-		block = TERN_MIN(block, REP_IO_BLOCK_NS);
 	rep->dp.blocks++;
 	tern_net_wait(rep->dp.net, 0, block);
+	__atomic_store_n(&rep->sh.dp_sleeping, 0, __ATOMIC_RELAXED);
+}
+
+/* After queueing work for the datapath: wake it if it blocks (no syscall otherwise). */
+static void
+dp_kick(struct tern_rep *rep)
+{
+	uint64_t one = 1;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&rep->sh.dp_sleeping, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&rep->sh.dp_sleeping, 0, __ATOMIC_RELAXED) == 1) {
+		__atomic_fetch_add(&rep->app.kicks, 1, __ATOMIC_RELAXED);
+		if (write(rep->wake_fd, &one, sizeof(one)) < 0)
+			REP_DIAG(ERR, "wake eventfd write: %s", tern_strerror(-errno));
+	}
 }
 
 static int
@@ -630,9 +649,20 @@ dp_open(struct tern_rep *rep)
 		return rc;
 	}
 
+	/* Storage completions and queued commits end an idle block at once. */
+	rep->dp.wake[0] = rep->wake_fd;
+	rc = tern_io_uring_eventfd(rep->dp.io);
+	if (rc < 0) {
+		REP_DIAG(ERR, "io_uring completion eventfd: %s", tern_strerror(rc));
+		return rc;
+	}
+	rep->dp.wake[1] = rc;
+
 	tern_net_opts_init(&no, sizeof(no));
 	no.driver_args = o->net_args;
 	no.poll_mode = o->poll;
+	no.wake_fds = rep->dp.wake;
+	no.n_wake_fds = 2;
 	if (o->mtu != 0)
 		no.mtu = o->mtu;
 	for (i = 0; i < o->n_members; i++) {
@@ -785,6 +815,8 @@ rep_free(struct tern_rep *rep)
 {
 	if (rep->efd >= 0)
 		close(rep->efd);
+	if (rep->wake_fd >= 0)
+		close(rep->wake_fd);
 	tern_free(rep->commits);
 	tern_free(rep->reqs);
 	tern_free(rep->states);
@@ -867,6 +899,7 @@ tern_rep_open(const struct tern_rep_opts *o, struct tern_rep **out)
 		return -ENOMEM;
 	rep->o = *o;
 	rep->efd = -1;
+	rep->wake_fd = -1;
 	pthread_mutex_init(&rep->ctl.lock, NULL);
 	rep->ctl.cur.state = TERN_NODE_DETACHED;
 	rep->ctl.cur.master = TERN_WIRE_NODE_ALL;
@@ -885,7 +918,9 @@ tern_rep_open(const struct tern_rep_opts *o, struct tern_rep **out)
 	if (rep->commits == NULL || rep->reqs == NULL || rep->states == NULL)
 		goto fail;
 	rep->efd = eventfd(0, EFD_CLOEXEC);
-	if (rep->efd < 0) {
+	/* Watched edge-triggered by the net driver: written, never read. */
+	rep->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (rep->efd < 0 || rep->wake_fd < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -969,6 +1004,7 @@ tern_rep_submit(struct tern_rep *rep, struct tern_rep_txn *t)
 		goto out;
 	}
 	__atomic_fetch_add(&rep->app.submitted, 1, __ATOMIC_RELAXED);
+	dp_kick(rep);
 out:
 	__atomic_fetch_sub(&rep->app.submitters, 1, __ATOMIC_SEQ_CST);
 	return rc;
@@ -1055,6 +1091,7 @@ req_run(struct tern_rep *rep, struct rep_req *r)
 			return -TERN_ECLOSED;
 		sched_yield(); /* 64 requests queued at once: never expected */
 	}
+	dp_kick(rep);
 	while (__atomic_load_n(&r->done, __ATOMIC_ACQUIRE) == 0) {
 		struct timespec rel = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
 

@@ -22,13 +22,13 @@
  *   made unless a thread actually sleeps (the waiter's FUTEX_WAIT, the datapath's
  *   FUTEX_WAKE when, and only when, someone waits).
  *
- * Waking the datapath: an application thread that submits while the datapath blocks in
- * tern_net_wait() does not wake it (the drivers' wait has no slot for an extra eventfd);
- * instead the block is short (idle_block_us, default 1000 us) and happens only after
- * yield_us of idleness, so a commit arriving within yield_us of the previous activity is
- * seen at once, and one arriving later waits at most idle_block_us. While the log has
- * appended entries that are not yet durable the block is at most 50 us (for the first
- * 20 ms of idleness), since io_uring completions do not wake tern_net_wait() either.
+ * Waking the datapath: a blocked datapath wakes at once on a frame (rx interrupt or
+ * socket), on an io_uring completion (the ring's eventfd, tern_io_uring_eventfd()) and
+ * on a submitted commit or request: the net driver watches both eventfds (wake_fds of
+ * tern_net_opts), and a submitter writes its eventfd only when it sees the datapath
+ * blocking (one flag, checked after the enqueue; no system call otherwise). The block
+ * itself lasts at most idle_block_us (default 1000 us): the node's timers (heartbeats,
+ * retransmission, ack timeouts) run when it ends.
  *
  * Errors of this library: -EINVAL, -ENOMEM, -EAGAIN, -ETIMEDOUT, -TERN_ECLOSED, and
  * those of the node, the log and the drivers (tern_strerror() prints each).
@@ -213,6 +213,7 @@ uint16_t tern_rep_master(const struct tern_rep *rep);
 struct tern_rep_stats {
 	uint64_t submitted;   /**< txns handed to the ring */
 	uint64_t ring_full;   /**< submissions refused: ring full */
+	uint64_t kicks;       /**< submissions that woke a blocked datapath (eventfd writes) */
 	uint64_t completed;   /**< txns completed */
 	uint64_t wakes;	      /**< FUTEX_WAKEs (a waiter was asleep) */
 	uint64_t passes_busy; /**< datapath passes that found work */

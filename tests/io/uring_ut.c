@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -527,6 +528,36 @@ uring_rdonly_handle_reads_but_refuses_writes(void)
 	UT_EQ_INT(tern_io_preallocate(io, fh, 4096), -EBADF);
 	UT_EQ_INT(submit(io, fh, "x", 1, 0, 0, 1), -EBADF);
 	UT_EQ_INT(run_one(io, fh, NULL, 0, 0, TERN_IO_REQ_SYNC), 0); /* a sync is fine */
+	tern_io_destroy(io);
+	test_dir_done();
+}
+
+/* The completion eventfd is the same on every call and becomes readable at a completion. */
+static void
+uring_eventfd_signals_completions(void)
+{
+	struct tern_io_cpl cpl;
+	struct tern_io *io;
+	struct pollfd pfd;
+	uint64_t cnt;
+	int fd, fh;
+
+	test_dir_new();
+	io = uring_new(0);
+	fd = tern_io_uring_eventfd(io);
+	TERN_CU_ASSERT_FATAL(fd >= 0);
+	UT_EQ_INT(tern_io_uring_eventfd(io), fd);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	UT_EQ_INT(poll(&pfd, 1, 0), 0); /* nothing completed yet */
+	fh = open_ok(io, "log", TERN_IO_CREATE);
+	UT_EQ_INT(submit(io, fh, "abc", 3, 0, TERN_IO_REQ_SYNC, 5), 0);
+	UT_EQ_INT(tern_io_flush(io), 1);
+	UT_EQ_INT(poll(&pfd, 1, 5000), 1);
+	CU_ASSERT(read(fd, &cnt, sizeof(cnt)) == (ssize_t)sizeof(cnt) && cnt >= 1);
+	TERN_CU_ASSERT_FATAL(reap_n(io, &cpl, 1) == 1);
+	UT_EQ_INT(cpl.res, 0);
+	tern_io_close(io, fh);
 	tern_io_destroy(io);
 	test_dir_done();
 }
@@ -1217,6 +1248,7 @@ main(int argc, char **argv)
 
 	s = CU_add_suite("uring_requests", NULL, NULL);
 	CU_ADD_TEST(s, uring_linked_write_sync_completes_once);
+	CU_ADD_TEST(s, uring_eventfd_signals_completions);
 	CU_ADD_TEST(s, uring_many_requests_each_complete_once_with_their_user_data);
 	CU_ADD_TEST(s, uring_sync_only_request_completes_with_one_fdatasync);
 	CU_ADD_TEST(s, uring_submit_returns_ebusy_at_depth_until_reaped);

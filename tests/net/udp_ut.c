@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -364,6 +365,49 @@ udp_wait_times_out_when_idle_and_returns_when_data_arrives(void)
 	pair_close(&p);
 }
 
+/* A write to a wake fd ends a wait at once, once: the fd is watched edge-triggered. */
+static void
+udp_wake_fd_ends_a_wait_without_being_read(void)
+{
+	struct tern_net_peer p = {.node_id = B, .ipv4 = loopback(), .udp_port = free_port()};
+	struct tern_net_opts o;
+	struct tern_net *n = NULL;
+	uint64_t one = 1, t0, el;
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	TERN_CU_ASSERT_FATAL(fd >= 0);
+	tern_net_opts_init(&o, sizeof(o));
+	o.self.node_id = A;
+	o.self.ipv4 = loopback();
+	o.self.udp_port = free_port();
+	o.peers = &p;
+	o.n_peers = 1;
+	o.wake_fds = &fd;
+	o.n_wake_fds = 1;
+	UT_EQ_INT(tern_net_open("udp", &o, &n), 0);
+	TERN_CU_ASSERT_FATAL(n != NULL);
+	UT_EQ_INT(write(fd, &one, sizeof(one)), (int)sizeof(one));
+	t0 = mono_ns();
+	UT_EQ_INT(tern_net_wait(n, 0, 5 * TERN_NS_PER_S), 0);
+	CU_ASSERT(mono_ns() - t0 < TERN_NS_PER_S);
+	/* Not read, yet the next wait blocks: the edge was consumed. */
+	t0 = mono_ns();
+	UT_EQ_INT(tern_net_wait(n, 0, 30 * TERN_NS_PER_MS), -ETIMEDOUT);
+	el = mono_ns() - t0;
+	CU_ASSERT(el >= 30 * TERN_NS_PER_MS);
+	/* A second write makes a new edge. */
+	UT_EQ_INT(write(fd, &one, sizeof(one)), (int)sizeof(one));
+	UT_EQ_INT(tern_net_wait(n, 0, 5 * TERN_NS_PER_S), 0);
+	tern_net_close(n);
+	/* Too many, or none given: refused. */
+	o.n_wake_fds = TERN_NET_WAKE_FDS_MAX + 1;
+	UT_EQ_INT(tern_net_open("udp", &o, &n), -EINVAL);
+	o.n_wake_fds = 1;
+	o.wake_fds = NULL;
+	UT_EQ_INT(tern_net_open("udp", &o, &n), -EINVAL);
+	close(fd);
+}
+
 /* ---- link state ---- */
 
 static void
@@ -510,6 +554,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, udp_drops_and_counts_unknown_senders_and_destinations);
 	s = CU_add_suite("udp_wait", NULL, NULL);
 	CU_ADD_TEST(s, udp_wait_times_out_when_idle_and_returns_when_data_arrives);
+	CU_ADD_TEST(s, udp_wake_fd_ends_a_wait_without_being_read);
 	CU_ADD_TEST(s, udp_link_goes_down_when_refused_and_up_when_the_peer_speaks);
 	s = CU_add_suite("udp_open", NULL, NULL);
 	CU_ADD_TEST(s, udp_open_rejects_bad_options_and_a_port_in_use);

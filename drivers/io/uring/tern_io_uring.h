@@ -39,6 +39,15 @@ void tern_io_uring_opts_init(struct tern_io_uring_opts *o, size_t size);
  */
 int tern_io_uring_create(const struct tern_io_uring_opts *o, struct tern_io **out);
 
+/**
+ * An eventfd the kernel signals at every completion of @p io's ring, so a poll loop can
+ * block (epoll, e.g. as a tern_net wake fd) and still see storage completions at once.
+ * Made and registered on the first call; owned by @p io (closed by tern_io_destroy()).
+ * Nobody has to read it when it is watched edge-triggered.
+ * @return the fd; -EINVAL when @p io is not an io_uring instance; -errno.
+ */
+int tern_io_uring_eventfd(struct tern_io *io);
+
 #ifdef __cplusplus
 }
 #endif

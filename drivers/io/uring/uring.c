@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -82,6 +83,7 @@ struct uring_io {
 	bool fixed_files;
 	bool closing;
 	int dirfd;
+	int evfd; /* signalled by the kernel at every completion; -1 until asked for */
 	unsigned int depth;
 	unsigned int nfiles;
 	struct ufile *files;
@@ -862,6 +864,8 @@ uring_destroy(struct tern_io *io)
 				close(u->files[i].fd);
 	if (u->ring_ok)
 		io_uring_queue_exit(&u->ring);
+	if (u->evfd >= 0)
+		close(u->evfd);
 	if (u->dirfd >= 0)
 		close(u->dirfd);
 	tern_free(u->bufs);
@@ -871,6 +875,32 @@ uring_destroy(struct tern_io *io)
 	tern_free(u->slots);
 	tern_free(u->files);
 	tern_free(u);
+}
+
+static const struct tern_io_ops uring_ops;
+
+int
+tern_io_uring_eventfd(struct tern_io *io)
+{
+	struct uring_io *u;
+	int fd, rc;
+
+	if (io == NULL || io->ops != &uring_ops)
+		return -EINVAL;
+	u = to_uring(io);
+	if (u->evfd >= 0)
+		return u->evfd;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	rc = io_uring_register_eventfd(&u->ring, fd);
+	if (rc < 0) {
+		URING_DIAG(ERR, "cannot register a completion eventfd: %s", tern_strerror(rc));
+		close(fd);
+		return rc;
+	}
+	u->evfd = fd;
+	return fd;
 }
 
 static const struct tern_io_ops uring_ops = {
@@ -1043,6 +1073,7 @@ tern_io_uring_create(const struct tern_io_uring_opts *o, struct tern_io **out)
 		return -ENOMEM;
 	u->base.ops = &uring_ops;
 	u->dirfd = -1;
+	u->evfd = -1;
 	u->depth = opts.depth;
 	u->nfiles = opts.files;
 	u->files = tern_calloc(u->nfiles, sizeof(*u->files));

@@ -134,7 +134,8 @@ struct dp_queue {
 	uint64_t idle_since;  /* TSC of the first of them */
 	uint16_t rr;	      /* port polled first next time */
 	bool link_stale;      /* a frame came in on a port thought down */
-	int epfd;	      /* -1: this queue has no rx interrupts */
+	int epfd;	      /* rx interrupts and wake fds; -1: neither */
+	bool intr;	      /* the ports' rx interrupts are in epfd */
 	uint16_t n_stash, stash_pos;
 	uint16_t stash_port[TERN_NET_BURST];
 	struct rte_mbuf *stash[TERN_NET_BURST];
@@ -157,6 +158,8 @@ struct dp_net {
 	struct dp_port ports[TERN_NET_PEERS_MAX];
 	struct dp_peer peers[TERN_NET_PEERS_MAX];
 	struct dp_queue *q;
+	int wake[TERN_NET_WAKE_FDS_MAX]; /* the caller's wake fds (not owned) */
+	unsigned int n_wake;
 };
 
 static const struct tern_net_ops dpdk_ops;
@@ -923,7 +926,10 @@ intr_set(struct dp_net *dn, uint16_t queue, bool on)
 	}
 }
 
-/* Block on the rx interrupts of @p queue for at most @p ns. */
+/*
+ * Block on the rx interrupts of @p queue and the wake fds for at most @p ns; without rx
+ * interrupts, for at most sleep_us (frames would not end the wait).
+ */
 static int
 wait_intr(struct dp_net *dn, struct dp_queue *dq, uint16_t queue, uint64_t ns)
 {
@@ -932,6 +938,10 @@ wait_intr(struct dp_net *dn, struct dp_queue *dq, uint16_t queue, uint64_t ns)
 	unsigned int k, n = 0;
 	int rc, err;
 
+	if (!dq->intr) {
+		ns = RTE_MIN(ns, (uint64_t)dn->a.sleep_us * 1000);
+		goto block;
+	}
 	intr_set(dn, queue, true);
 	/* Frames that came in before the enable raise no interrupt: look once more. */
 	for (k = 0; k < dn->n_ports && n < TERN_NET_BURST; k++) {
@@ -947,6 +957,7 @@ wait_intr(struct dp_net *dn, struct dp_queue *dq, uint16_t queue, uint64_t ns)
 		dq->stash_pos = 0;
 		return 0;
 	}
+block:
 	dq->st.waits++;
 	ts.tv_sec = (time_t)(ns / 1000000000ULL);
 	ts.tv_nsec = (long)(ns % 1000000000ULL);
@@ -955,7 +966,8 @@ wait_intr(struct dp_net *dn, struct dp_queue *dq, uint16_t queue, uint64_t ns)
 		rc = epoll_wait(dq->epfd, ev, DP_EPOLL_EVENTS,
 				(int)RTE_MIN((ns + 999999) / 1000000, (uint64_t)INT_MAX));
 	err = rc < 0 ? errno : 0;
-	intr_set(dn, queue, false);
+	if (dq->intr)
+		intr_set(dn, queue, false);
 	if (rc > 0 || err == EINTR)
 		return 0;
 	return rc == 0 ? -ETIMEDOUT : -err;
@@ -1068,7 +1080,7 @@ dp_free(struct dp_net *dn)
 								    lsc_event, dn) == -EAGAIN)
 			sleep_ns(TERN_NS_PER_MS);
 		for (q = 0; dn->q != NULL && q < dn->n_queues; q++)
-			if (dn->q[q].epfd >= 0 && p->started)
+			if (dn->q[q].intr && p->started)
 				rte_eth_dev_rx_intr_ctl_q(p->id, (uint16_t)q, dn->q[q].epfd,
 							  RTE_INTR_EVENT_DEL, NULL);
 		if (p->started) {
@@ -1325,7 +1337,10 @@ port_start(struct dp_net *dn, struct dp_port *p)
 	return 0;
 }
 
-/* Register queue @p q's rx interrupts of every port in one epoll fd, if they all have. */
+/*
+ * Register queue @p q's rx interrupts of every port in one epoll fd, if they all have,
+ * and the wake fds (edge-triggered, so the caller need not read them).
+ */
 static void
 queue_intr(struct dp_net *dn, unsigned int q)
 {
@@ -1334,10 +1349,20 @@ queue_intr(struct dp_net *dn, unsigned int q)
 	int rc = 0;
 
 	dq->epfd = -1;
-	if (!dn->a.rxq_intr || dn->mode == TERN_NET_POLL_BUSY)
+	dq->intr = false;
+	if ((!dn->a.rxq_intr && dn->n_wake == 0) || dn->mode == TERN_NET_POLL_BUSY)
 		return;
 	dq->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (dq->epfd < 0)
+		return;
+	for (i = 0; i < dn->n_wake; i++) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = dn->wake[i]};
+
+		if (epoll_ctl(dq->epfd, EPOLL_CTL_ADD, dn->wake[i], &ev) != 0)
+			DP_DIAG(ERR, "queue %u: cannot watch wake fd %d: %s", q, dn->wake[i],
+				strerror(errno));
+	}
+	if (!dn->a.rxq_intr)
 		return;
 	for (i = 0; i < dn->n_ports; i++) {
 		rc = rte_eth_dev_rx_intr_ctl_q(dn->ports[i].id, (uint16_t)q, dq->epfd,
@@ -1345,13 +1370,17 @@ queue_intr(struct dp_net *dn, unsigned int q)
 		if (rc != 0)
 			break;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		dq->intr = true;
 		return;
+	}
 	DP_DIAG(INFO, "queue %u: port %u has no rx interrupt (%s): idle waits sleep", q,
 		dn->ports[i].id, strerror(-rc));
 	while (i-- > 0)
 		rte_eth_dev_rx_intr_ctl_q(dn->ports[i].id, (uint16_t)q, dq->epfd,
 					  RTE_INTR_EVENT_DEL, NULL);
+	if (dn->n_wake > 0)
+		return; /* still woken by the wake fds, at most sleep_us apart */
 	close(dq->epfd);
 	dq->epfd = -1;
 }
@@ -1461,6 +1490,8 @@ dp_open(const struct tern_net_opts *uo, struct tern_net **out)
 	}
 	for (q = 0; q < dn->n_queues; q++)
 		dn->q[q].epfd = -1;
+	for (i = 0; i < o.n_wake_fds && i < TERN_NET_WAKE_FDS_MAX; i++)
+		dn->wake[dn->n_wake++] = o.wake_fds[i];
 	socket = rte_eth_dev_socket_id(dn->ports[0].id);
 	if (socket < 0)
 		socket = SOCKET_ID_ANY;

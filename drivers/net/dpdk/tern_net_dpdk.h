@@ -34,7 +34,8 @@
  *   no work: it returns at once for the first `spin` idle passes, then calls
  *   sched_yield() until the idle spell has lasted `yield_us`, and only then blocks, for
  *   at most its timeout: on the rx interrupts of the queue where every port supports
- *   them (vhost, virtio-user), else in a sleep of at most `sleep_us`. In
+ *   them (vhost, virtio-user), else for at most `sleep_us`; the caller's wake fds
+ *   (opts.wake_fds, edge-triggered in the same epoll set) end the block too. In
  *   TERN_NET_POLL_BUSY mode it never blocks.
  * - Ownership: the instance configures, starts, stops and closes its ports (tern_net_close
  *   closes them, and so does a failed open for those it had configured); two instances

@@ -21,7 +21,8 @@
  * - tern_net_link_up(): UDP has no link, so a peer is up until the kernel reports that a
  *   datagram to it was refused or unreachable (ICMP, read through IP_RECVERR), and up again
  *   as soon as a datagram from it arrives. Datagrams to a peer that is down are still sent.
- * - tern_net_wait(): epoll on the socket, with a nanosecond timeout where the kernel has
+ * - tern_net_wait(): epoll on the socket and the caller's wake fds (opts.wake_fds,
+ *   edge-triggered), with a nanosecond timeout where the kernel has
  *   epoll_pwait2 (else rounded up to a millisecond); TERN_TIME_NEVER waits forever.
  *
  * Driver arguments (o->driver_args, "key=value,...", numbers in C notation):

@@ -575,6 +575,18 @@ socket_setup(struct udp_net *u, const struct tern_net_opts *o, const struct udp_
 	ev.data.fd = u->fd;
 	if (epoll_ctl(u->epfd, EPOLL_CTL_ADD, u->fd, &ev) != 0)
 		return -errno;
+	/* Other wake-ups of udp_wait(), edge-triggered: nobody has to read them. */
+	for (unsigned int i = 0; i < o->n_wake_fds; i++) {
+		struct epoll_event wev = {.events = EPOLLIN | EPOLLET, .data.fd = o->wake_fds[i]};
+
+		if (epoll_ctl(u->epfd, EPOLL_CTL_ADD, o->wake_fds[i], &wev) != 0) {
+			int rc = -errno;
+
+			UDP_DIAG(ERR, "cannot watch wake fd %d: %s", o->wake_fds[i],
+				 tern_strerror(rc));
+			return rc;
+		}
+	}
 	return 0;
 }
 
