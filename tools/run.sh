@@ -84,22 +84,18 @@ if [[ ! -f $build/meson-private/coredata.dat ]]; then
 fi
 meson compile -C "$build"
 
+# shellcheck source=tools/lib/group.sh
+. tools/lib/group.sh
 ternd=$PWD/$build/apps/ternd
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tern-run.XXXXXX")
+grp_ternd=$ternd
+grp_dir=$(mktemp -d "${TMPDIR:-/tmp}/tern-run.XXXXXX")
+grp_fabric=$fabric
+tmp=$grp_dir
 tag="ternrun$$"
-declare -A pid_of=()
 
 # shellcheck disable=SC2317 # (called from the EXIT trap)
 cleanup() {
-    local n
-    for n in 1 2 3; do
-        exec {n}>&- 2>/dev/null || true
-    done
-    for n in "${!pid_of[@]}"; do
-        kill -9 "${pid_of[$n]}" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    rm -rf /var/run/dpdk/"$tag"-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/"$tag"-* 2>/dev/null || true
+    grp_cleanup
     if ((keep)); then
         echo "run: kept $tmp"
     else
@@ -124,98 +120,38 @@ die() {
     exit 1
 }
 
-# ---- the group: config, EAL arguments, processes ----
+# ---- the group: config, EAL arguments, processes (tools/lib/group.sh) ----
 
-udp_base=$((20000 + $$ % 20000))
-{
-    echo "# <id> <name> <type> <mac> <ipv4> <udp-port> <dpdk-port>"
-    for n in 1 2 3; do
-        if [[ $fabric == udp ]]; then
-            echo "$n node$n electable - 127.0.0.1 $((udp_base + n)) -"
-        else
-            echo "$n node$n electable - 10.77.1.$n 7410 -"
-        fi
-    done
-    echo "master 1"
-} >"$tmp/group.conf"
+grp_conf
 
-declare -A eal=() ports=()
-if [[ $fabric == vhost ]]; then
-    # A mesh: for each pair the lower node id hosts the vhost side (FABRIC.md).
-    declare -A nports=([1]=0 [2]=0 [3]=0)
-    for pair in "1 2" "1 3" "2 3"; do
-        read -r a b <<<"$pair"
-        sock="$tmp/$a-$b.sock"
-        eal[$a]+=" --vdev=net_vhost${nports[$a]},iface=$sock"
-        ports[$a]+=" --port $b=net_vhost${nports[$a]}"
-        eal[$b]+=" --vdev=net_virtio_user${nports[$b]},path=$sock,queue_size=1024"
-        ports[$b]+=" --port $a=net_virtio_user${nports[$b]}"
-        nports[$a]=$((nports[$a] + 1))
-        nports[$b]=$((nports[$b] + 1))
-    done
-fi
-
+# start N: node N, its commands through a fifo.
 start() {
-    local n=$1 cmd=()
-    if [[ $fabric == vhost ]]; then
-        # shellcheck disable=SC2206
-        cmd=("$ternd" --no-huge -m 128 --no-pci --no-shconf "--file-prefix=$tag-$n"
-            '--lcores=0@(0-1),1@(0-1)' '--log-level=lib.eal:notice'
-            '--log-level=lib.vhost.*:notice' ${eal[$n]} -- --net dpdk ${ports[$n]})
-    else
-        cmd=("$ternd" --net udp)
-    fi
-    cmd+=(--group-id 7 --node "$n" --home "$tmp/h$n" --config "$tmp/group.conf"
-        --poll adaptive --durability "$durability" --commands --dump "$tmp/dump-$n.txt")
-    mkfifo "$tmp/cmd-$n"
-    "${cmd[@]}" <"$tmp/cmd-$n" >"$tmp/$n.log" 2>&1 &
-    pid_of[$n]=$!
-    # Keep the fifo open for writing on fd 10+n for the whole run.
-    eval "exec $((10 + n))>\"\$tmp/cmd-\$n\""
+    local n=$1
+    grp_node_cmd "$n" "$tag-$n"
+    grp_cmd+=(--poll adaptive --durability "$durability" --commands --dump "$tmp/dump-$n.txt")
+    grp_start "$n" fifo "${grp_cmd[@]}"
 }
 
-wait_for() {
-    local what=$1 secs=$2 i
-    shift 2
-    for ((i = 0; i < secs * 20; i++)); do
-        "$@" && return 0
-        sleep 0.05
-    done
-    die "timed out waiting for $what"
-}
-
-# shellcheck disable=SC2317
-has() { grep -q -- "$2" "$tmp/$1.log"; }
-# shellcheck disable=SC2317
-count_ok() { (($(grep -c '^ok ' "$tmp/$1.log") >= $2)); }
-# shellcheck disable=SC2317
-sock_up() { [[ -S $1 ]]; }
-
-declare -A nok=([1]=0 [2]=0 [3]=0)
 # send NODE SECONDS LINE: a command to a node; wait for its answer (`ok ...`).
 send() {
-    local n=$1 secs=$2
+    local n=$1 secs=$2 rc=0
     shift 2
-    nok[$n]=$((nok[$n] + 1))
-    echo "$*" >&$((10 + n))
-    wait_for "node $n's answer to '$*'" "$secs" count_ok "$n" "${nok[$n]}"
+    grp_send "$n" "$secs" "$*" || rc=$?
+    case $rc in
+    0) ;;
+    1) die "node $n refused '$*': $grp_reply" ;;
+    *) die "timed out waiting for node $n's answer to '$*'" ;;
+    esac
 }
 
 # field NODE PREFIX KEY: KEY's value in the node's last line starting with PREFIX.
 field() {
-    grep "^$2 " "$tmp/$1.log" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$3=//p"
+    grp_last "$@"
 }
 
 say "group of 3 over $fabric, durability $durability, $outstanding in flight, ${seconds}s"
 say "ternd: $ternd -- --help documents every option"
-start 1
-[[ $fabric == vhost ]] && wait_for "node 1's sockets" 15 sock_up "$tmp/1-3.sock"
-start 2
-[[ $fabric == vhost ]] && wait_for "node 2's socket" 15 sock_up "$tmp/2-3.sock"
-start 3
-wait_for "node 1 to be master" 20 has 1 '^state=MASTER'
-wait_for "node 2 to be a replica" 20 has 2 '^state=REPLICA'
-wait_for "node 3 to be a replica" 20 has 3 '^state=REPLICA'
+grp_up start 15 20 || die "timed out waiting for $grp_error"
 say "group up: node 1 MASTER, nodes 2 and 3 REPLICA"
 
 # ---- the live view ----
@@ -250,9 +186,8 @@ done
 send 1 60 "load 1 1 sync,sync,all 20000"
 [[ $(field 1 load ok) == 1 ]] || die "the final commit under ALL failed"
 for n in 3 2 1; do
-    echo quit >&$((10 + n))
-    wait "${pid_of[$n]}" || die "node $n exited with an error"
-    unset "pid_of[$n]"
+    grp_stop "$n" quit
+    ((grp_rc == 0)) || die "node $n exited with an error"
     grep '^ternd ' "$tmp/$n.log" | tail -n 1 | sed "s/^/run: node $n: /"
 done
 entries=$(wc -l <"$tmp/dump-1.txt")

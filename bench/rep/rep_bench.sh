@@ -20,6 +20,16 @@ pick() {
 ternd=${TERND:-$(pick "$here/../../apps/ternd" "$here/ternd")}
 fabric_bench=${FABRIC_BENCH:-$(pick "$here/../fabric/tern-bench-fabric" "$here/tern-bench-fabric")}
 floor_exe=${FLOOR_EXE:-$(pick "$here/tern-bench-rep-floor")}
+# The group's shared logic (tools/lib/group.sh): copied beside this script in a build
+# folder (group.sh), in the source tree, or installed under share/tern.
+group_sh=${TERN_GROUP_SH:-$(for f in "$here/group.sh" "$here/../../tools/lib/group.sh" \
+    "$here/../share/tern/group.sh"; do [[ -f $f ]] && echo "$f" && break; done)}
+[[ -f $group_sh ]] || {
+    echo "tern-bench-rep: tools/lib/group.sh not found beside $here" >&2
+    exit 2
+}
+# shellcheck source=tools/lib/group.sh
+. "$group_sh"
 
 usage() {
     cat <<'EOF'
@@ -202,24 +212,13 @@ tmpfs | ramfs) die "--dir $base is on $fs_type: the homes and the fdatasync floo
 esac
 tmp=$(mktemp -d "$base/tern-bench-rep.XXXXXX") || die "cannot create a temp dir in $base"
 tag="tbr$$"
-declare -A pid_of=()
-prefixes=()
 perf_pid=
-master_fd_in=
-master_fd_out=
 
 # shellcheck disable=SC2317 # (called from traps)
 cleanup() {
-    local n p
     trap - EXIT INT TERM HUP
     [[ -n $perf_pid ]] && kill -9 "$perf_pid" 2>/dev/null
-    for n in "${!pid_of[@]}"; do
-        kill -9 "${pid_of[$n]}" 2>/dev/null
-    done
-    wait 2>/dev/null
-    for p in "${prefixes[@]}"; do
-        rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$p"
-    done
+    grp_cleanup
     if ((keep)); then
         echo "tern-bench-rep: kept $tmp" >&2
     else
@@ -264,13 +263,7 @@ median() {
 
 # field LINE KEY: the value of KEY=... in LINE
 field() {
-    local tok
-    for tok in $1; do
-        if [[ $tok == "$2="* ]]; then
-            echo "${tok#*=}"
-            return
-        fi
-    done
+    grp_field "$@"
 }
 
 calc() {
@@ -279,172 +272,54 @@ calc() {
 
 # ---- the group ----
 
-# Per driver and node: EAL arguments and ternd arguments (the mesh's --port overrides).
-declare -A eal=() nargs=()
-
-group_conf() {
-    local d=$1 dir=$2 n udp_base=$((20000 + ($$ * 7 + RANDOM) % 30000))
-    {
-        echo "# tern-bench-rep: <id> <name> <type> <mac> <ipv4> <udp-port> <dpdk-port>"
-        for n in 1 2 3; do
-            if [[ $d == udp ]]; then
-                echo "$n node$n electable - 127.0.0.1 $((udp_base + n)) -"
-            else
-                echo "$n node$n electable - 10.77.4.$n 7410 -"
-            fi
-        done
-        echo "master 1"
-    } >"$dir/group.conf"
-    eal=([1]="" [2]="" [3]="")
-    nargs=([1]="" [2]="" [3]="")
-    [[ $d == udp ]] && return
-    local -A np=([1]=0 [2]=0 [3]=0)
-    local pair a b sock
-    for pair in "1 2" "1 3" "2 3"; do
-        read -r a b <<<"$pair"
-        sock="$dir/$a-$b.sock"
-        if [[ $d == dpdk-vhost ]]; then
-            eal[$a]+=" --vdev=net_vhost${np[$a]},iface=$sock"
-            nargs[$a]+=" --port $b=net_vhost${np[$a]}"
-            eal[$b]+=" --vdev=net_virtio_user${np[$b]},path=$sock,queue_size=1024"
-            nargs[$b]+=" --port $a=net_virtio_user${np[$b]}"
-        else
-            local opts="id=0,socket=$sock,socket-abstract=no,bsize=9216"
-            eal[$a]+=" --vdev=net_memif${np[$a]},role=server,$opts"
-            nargs[$a]+=" --port $b=net_memif${np[$a]}"
-            eal[$b]+=" --vdev=net_memif${np[$b]},role=client,$opts"
-            nargs[$b]+=" --port $a=net_memif${np[$b]}"
-        fi
-        np[$a]=$((np[$a] + 1))
-        np[$b]=$((np[$b] + 1))
-    done
-}
-
-# node_cmd D DIR N: the command line of node N into the array `cmd`.
-node_cmd() {
-    local d=$1 dir=$2 n=$3
-    cmd=()
-    if [[ $d == udp ]]; then
-        cmd=("$ternd" --net udp)
-    else
-        local p="$tag-${d#dpdk-}-$n-$((seq++))"
-        prefixes+=("$p")
-        # shellcheck disable=SC2206 # (word splitting of the vdev list is wanted)
-        cmd=("$ternd" --no-huge -m 128 --no-pci --no-shconf "--file-prefix=$p"
-            '--lcores=0@(0-1),1@(0-1)' '--log-level=lib.eal:notice'
-            '--log-level=lib.vhost.*:warning' ${eal[$n]} -- --net dpdk ${nargs[$n]})
-    fi
-    cmd+=(--group-id 4 --node "$n" --home "$dir/h$n" --config "$dir/group.conf"
-        --poll "$poll" --durability "$nosync_dur" --ack-timeout-ms 5000)
-}
+# The group (tools/lib/group.sh): group 4 on 10.77.4.N, the vhost PMD's log at warning.
+grp_ternd=$ternd
+grp_id=4
+grp_label="tern-bench-rep: "
+grp_subnet=10.77.4
+grp_vhost_log=warning
+grp_wait_hz=50
 seq=0
 
-# wait_file WHAT SECS TEST...: poll until TEST succeeds.
-wait_until() {
-    local what=$1 secs=$2 i
-    shift 2
-    for ((i = 0; i < secs * 50; i++)); do
-        "$@" && return 0
-        sleep 0.02
-    done
-    warn "timed out waiting for $what"
-    return 1
-}
-
-is_sock() { [[ -S $1 ]]; }
-has_line() { grep -q -- "$2" "$1" 2>/dev/null; }
-
-# master_read TIMEOUT_S PATTERN: read the master's stdout until a line matching PATTERN
-# (a grep -E regex); each line is also logged; the line in $reply. 1 on timeout or EOF.
-master_read() {
-    local t=$1 pat=$2 line end=$((SECONDS + $1))
-    while ((SECONDS <= end)); do
-        if ! IFS= read -r -t "$t" line <&"$master_fd_out"; then
-            return 1
-        fi
-        printf '%s\n' "$line" >>"$gdir/1.log"
-        if [[ $line =~ $pat ]]; then
-            reply=$line
-            return 0
-        fi
-        case $line in
-        load\ *) last_load=$line ;;
-        load_stages\ *) last_stages=$line ;;
-        load_first_error*) warn "master: $line" ;;
-        esac
-    done
-    return 1
+# start_node N: node N of the group in $gdir; its command line in $gdir/N.cmd. The master
+# takes commands through a fifo and its stdout is read as it comes (grp_send, pipe mode).
+start_node() {
+    local n=$1
+    grp_node_cmd "$n" "$tag-${grp_fabric#dpdk-}-$n-$((seq++))"
+    grp_cmd+=(--poll "$poll" --durability "$nosync_dur" --ack-timeout-ms 5000)
+    if ((n == 1)); then
+        echo "${grp_cmd[*]} --commands" >"$gdir/1.cmd"
+        grp_start 1 pipe "${grp_cmd[@]}" --commands
+    else
+        echo "${grp_cmd[*]}" >"$gdir/$n.cmd"
+        grp_start "$n" none "${grp_cmd[@]}"
+    fi
 }
 
 # start_group D ROUND: three ternd processes; 0 when node 1 is master and 2, 3 replicas.
 start_group() {
-    local d=$1 r=$2 n
+    local d=$1 r=$2
     gdir="$tmp/r$r-$d"
     mkdir -p "$gdir"
-    group_conf "$d" "$gdir"
-    node_cmd "$d" "$gdir" 1
-    echo "${cmd[*]} --commands" >"$gdir/1.cmd"
-    coproc MASTER { exec "${cmd[@]}" --commands 2>>"$gdir/1.err"; }
-    pid_of[1]=$MASTER_PID
-    exec {master_fd_in}>&"${MASTER[1]}" {master_fd_out}<&"${MASTER[0]}"
-    : >"$gdir/1.log"
-    if [[ $d != udp ]]; then
-        wait_until "node 1's sockets" 10 is_sock "$gdir/1-3.sock" || return 1
-    fi
-    node_cmd "$d" "$gdir" 2
-    echo "${cmd[*]}" >"$gdir/2.cmd"
-    "${cmd[@]}" </dev/null >"$gdir/2.log" 2>&1 &
-    pid_of[2]=$!
-    if [[ $d != udp ]]; then
-        wait_until "node 2's socket" 10 is_sock "$gdir/2-3.sock" || return 1
-    fi
-    node_cmd "$d" "$gdir" 3
-    echo "${cmd[*]}" >"$gdir/3.cmd"
-    "${cmd[@]}" </dev/null >"$gdir/3.log" 2>&1 &
-    pid_of[3]=$!
-    master_read 20 '^state=MASTER' || {
+    grp_dir=$gdir
+    grp_fabric=$d
+    grp_udp_base=$((20000 + ($$ * 7 + RANDOM) % 30000))
+    grp_conf
+    grp_up start_node 10 20 && return 0
+    if [[ $grp_error == "node 1 to be master" ]]; then
         warn "$d: node 1 did not become master"
-        return 1
-    }
-    wait_until "node 2 to be a replica" 20 has_line "$gdir/2.log" '^state=REPLICA' || return 1
-    wait_until "node 3 to be a replica" 20 has_line "$gdir/3.log" '^state=REPLICA' || return 1
-    return 0
+    else
+        warn "timed out waiting for $grp_error"
+    fi
+    return 1
 }
 
 # stop_group: replicas first (the virtio-user/memif-client sides), then the master.
 stop_group() {
-    local n i
-    for n in 3 2; do
-        [[ -n ${pid_of[$n]:-} ]] || continue
-        kill -TERM "${pid_of[$n]}" 2>/dev/null
-        for ((i = 0; i < 250; i++)); do
-            kill -0 "${pid_of[$n]}" 2>/dev/null || break
-            sleep 0.02
-        done
-        kill -9 "${pid_of[$n]}" 2>/dev/null
-        wait "${pid_of[$n]}" 2>/dev/null
-        unset "pid_of[$n]"
-    done
-    if [[ -n ${pid_of[1]:-} ]]; then
-        { echo quit >&"$master_fd_in"; } 2>/dev/null
-        for ((i = 0; i < 250; i++)); do
-            kill -0 "${pid_of[1]}" 2>/dev/null || break
-            sleep 0.02
-        done
-        kill -9 "${pid_of[1]}" 2>/dev/null
-        wait "${pid_of[1]}" 2>/dev/null
-        unset "pid_of[1]"
-    fi
-    # drain what the master printed last (its summary)
-    while IFS= read -r -t 0.2 line <&"$master_fd_out"; do
-        printf '%s\n' "$line" >>"$gdir/1.log"
-    done 2>/dev/null
-    exec {master_fd_in}>&- {master_fd_out}<&-
-    master_fd_in=
-    master_fd_out=
-    for p in "${prefixes[@]}"; do
-        rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$p"
-    done
+    grp_stop 3 TERM 5
+    grp_stop 2 TERM 5
+    grp_stop 1 quit 5
+    grp_clean_prefixes
     rm -f "$gdir"/*.sock
 }
 
@@ -461,26 +336,35 @@ show_logs() {
 # CPU figures in $load_cpu_pct and $load_other_pct. 1 on failure.
 load() {
     local n=$1 k=$2 dur=$3 t0 t1 c0 c1 a0 a1 secs
+    local line rc=0
     last_load=
     last_stages=
-    c0=$(cpu_of_pids "${pid_of[@]}")
+    c0=$(cpu_of_pids "${grp_pid[@]}")
     a0=$(cpu_total_busy)
     t0=$(now_ns)
-    echo "load $n $k $dur 5000" >&"$master_fd_in" || return 1
     # at worst every commit times out once
-    if ! master_read $((60 + n / 500)) '^(ok load|error)'; then
+    grp_send 1 $((60 + n / 500)) "load $n $k $dur 5000" || rc=$?
+    ((rc == 3)) && return 1
+    t1=$(now_ns)
+    c1=$(cpu_of_pids "${grp_pid[@]}")
+    a1=$(cpu_total_busy)
+    while IFS= read -r line; do
+        case $line in
+        load\ *) last_load=$line ;;
+        load_stages\ *) last_stages=$line ;;
+        load_first_error*) warn "master: $line" ;;
+        esac
+    done < <(grp_new 1)
+    if ((rc == 2)); then
         warn "no answer from the master to 'load $n $k $dur'"
         return 1
     fi
-    t1=$(now_ns)
     load_t0=$t0
     load_t1=$t1
-    c1=$(cpu_of_pids "${pid_of[@]}")
-    a1=$(cpu_total_busy)
     secs=$(calc "($t1 - $t0) / 1e9")
     load_cpu_pct=$(calc "($c1 - $c0) / $hz / $secs * 100")
     load_other_pct=$(calc "(($a1 - $a0) - ($c1 - $c0)) / $hz / $secs * 100")
-    [[ $reply == "ok load" && -n $last_load ]]
+    [[ $grp_reply == "ok load" && -n $last_load ]]
 }
 hz=$(getconf CLK_TCK)
 
@@ -654,9 +538,8 @@ run_group() {
     if ((syscalls)) && [[ $d == dpdk-vhost && $r == 1 ]]; then
         syscall_run
     fi
-    echo stats >&"$master_fd_in"
-    if master_read 10 '^stats '; then
-        echo "bench=rep node_stats driver=$d round=$r $(cut -d' ' -f2- <<<"$reply" | tr ' ' '\n' | grep -E '^(commits|commits_failed|acks_timeouts|frames_rx|frames_tx|frames_rejected|wakes|yields|blocks|busy_pct)=' | tr '\n' ' ' | sed 's/ $//')" >>"$tmp/node_stats.txt"
+    if grp_send 1 10 stats; then
+        echo "bench=rep node_stats driver=$d round=$r $(grp_since 1 'stats ' | cut -d' ' -f2- | tr ' ' '\n' | grep -E '^(commits|commits_failed|acks_timeouts|frames_rx|frames_tx|frames_rejected|wakes|yields|blocks|busy_pct)=' | tr '\n' ' ' | sed 's/ $//')" >>"$tmp/node_stats.txt"
     fi
     stop_group
     return 0
@@ -668,7 +551,7 @@ run_group() {
 # perf stat for instructions (a hardware counter: absent in most VMs) and the CPU time.
 # Without perf: strace -c -f over a window that includes some idle time.
 syscall_run() {
-    local n=${n_max[yes,32]} pid=${pid_of[1]} out="$tmp/syscalls.txt" c0 c1 tool rec_pid=
+    local n=${n_max[yes,32]} pid=${grp_pid[1]} out="$tmp/syscalls.txt" c0 c1 tool rec_pid=
     c0=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
     if command -v perf >/dev/null; then
         tool=perf

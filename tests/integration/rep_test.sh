@@ -39,10 +39,17 @@ fabric=${2:?fabric}
 scenario=${3:?scenario}
 commits=${REP_TEST_COMMITS:-100000}
 
+# The group's shared logic: tools/lib/group.sh in the source tree (TERN_GROUP_SH overrides).
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tools/lib/group.sh
+. "${TERN_GROUP_SH:-$here/../../tools/lib/group.sh}" || exit 1
+
 tag="ternrep$$"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tern-rep.XXXXXX") || exit 1
-declare -A pid_of=()
-prefixes=()
+grp_ternd=$ternd
+grp_dir=$tmp
+grp_fabric=$fabric
+grp_label="rep_test.sh group: "
 t_start=$SECONDS
 
 log() {
@@ -56,15 +63,7 @@ skip() {
 
 # shellcheck disable=SC2317 # (called from the EXIT trap)
 cleanup() {
-    local n p
-    exec 3>&- 2>/dev/null
-    for n in "${!pid_of[@]}"; do
-        kill -9 "${pid_of[$n]}" 2>/dev/null
-    done
-    wait 2>/dev/null
-    for p in "${prefixes[@]}"; do
-        rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$p"
-    done
+    grp_cleanup
     [[ -n ${REP_TEST_KEEP:-} ]] || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -87,118 +86,61 @@ show() {
 
 [[ -x $ternd ]] || skip "$ternd not built"
 
-# ---- the group ----
+# ---- the group (tools/lib/group.sh) ----
 
-udp_base=$((20000 + $$ % 20000))
-{
-    echo "# rep_test.sh group: <id> <name> <type> <mac> <ipv4> <udp-port> <dpdk-port>"
-    for n in 1 2 3; do
-        if [[ $fabric == udp ]]; then
-            echo "$n node$n electable - 127.0.0.1 $((udp_base + n)) -"
-        else
-            echo "$n node$n electable - 10.77.1.$n 7410 -"
-        fi
-    done
-    echo "master 1"
-} >"$tmp/group.conf"
-
-# Per node: EAL arguments and the --port overrides (the mesh: one port per peer).
-declare -A eal=() ports=()
-if [[ $fabric == vhost ]]; then
-    declare -A nports=([1]=0 [2]=0 [3]=0)
-    for pair in "1 2" "1 3" "2 3"; do
-        read -r a b <<<"$pair"
-        sock="$tmp/$a-$b.sock"
-        eal[$a]+=" --vdev=net_vhost${nports[$a]},iface=$sock"
-        ports[$a]+=" --port $b=net_vhost${nports[$a]}"
-        eal[$b]+=" --vdev=net_virtio_user${nports[$b]},path=$sock,queue_size=1024"
-        ports[$b]+=" --port $a=net_virtio_user${nports[$b]}"
-        nports[$a]=$((nports[$a] + 1))
-        nports[$b]=$((nports[$b] + 1))
-    done
-elif [[ $fabric != udp ]]; then
+[[ $fabric == vhost || $fabric == udp ]] || {
     echo "unknown fabric $fabric"
     exit 1
-fi
+}
+grp_conf
 
-# start NODE LOGNAME [EXTRA...]: run ternd NODE in the background, output in $tmp/LOGNAME.log.
+# start NODE LOGNAME [EXTRA...]: run ternd NODE in the background, output in $tmp/LOGNAME.log;
+# the master (node 1) takes commands (grp_send).
 start() {
-    local n=$1 name=$2 cmd=()
+    local n=$1 name=$2
     shift 2
-    if [[ $fabric == vhost ]]; then
-        local p="$tag-$n-$name"
-        prefixes+=("$p")
-        # shellcheck disable=SC2206
-        cmd=("$ternd" --no-huge -m 128 --no-pci --no-shconf "--file-prefix=$p"
-            '--lcores=0@(0-1),1@(0-1)' '--log-level=lib.eal:notice'
-            '--log-level=lib.vhost.*:notice' ${eal[$n]} -- --net dpdk ${ports[$n]})
-    else
-        cmd=("$ternd" --net udp)
-    fi
-    cmd+=(--group-id 7 --node "$n" --home "$tmp/h$n" --config "$tmp/group.conf"
-        --poll adaptive --durability "sync,no_sync,simple_majority" --ack-timeout-ms 5000
+    grp_node_cmd "$n" "$tag-$n-$name"
+    grp_cmd+=(--poll adaptive --durability "sync,no_sync,simple_majority" --ack-timeout-ms 5000
         --dump "$tmp/dump-$name.txt")
     # shellcheck disable=SC2206 # (words on purpose)
-    cmd+=(${REP_TEST_TERND_ARGS:-} "$@")
-    log "node $n: ${cmd[*]}"
+    grp_cmd+=(${REP_TEST_TERND_ARGS:-} "$@")
+    [[ $n == 1 ]] && grp_cmd+=(--commands)
+    log "node $n: ${grp_cmd[*]}"
     if [[ $n == 1 ]]; then
-        "${cmd[@]}" <"$tmp/cmd.fifo" >"$tmp/$name.log" 2>&1 &
+        grp_start "$name" fifo "${grp_cmd[@]}"
     else
-        "${cmd[@]}" </dev/null >"$tmp/$name.log" 2>&1 &
+        grp_start "$name" none "${grp_cmd[@]}"
     fi
-    pid_of[$name]=$!
 }
 
 # wait_for WHAT SECONDS CMD...: poll CMD until it succeeds.
 wait_for() {
-    local what=$1 secs=$2 i
+    local what=$1 secs=$2
     shift 2
-    for ((i = 0; i < secs * 20; i++)); do
-        "$@" && return 0
-        sleep 0.05
-    done
-    fail "timed out waiting for $what"
-}
-
-# shellcheck disable=SC2317 # (called through wait_for)
-has() {
-    grep -q -- "$2" "$tmp/$1.log"
-}
-
-# shellcheck disable=SC2317
-sock_up() {
-    [[ -S $1 ]]
+    grp_wait "$secs" "$@" || fail "timed out waiting for $what"
 }
 
 # stop NAME: SIGTERM, wait, and require a clean close.
 stop() {
-    local name=$1 rc
-    kill -TERM "${pid_of[$name]}" 2>/dev/null
-    wait "${pid_of[$name]}"
-    rc=$?
-    unset "pid_of[$name]"
-    ((rc == 0)) || fail "node $name exited $rc"
-    has "$name" '^event=closed .* rc=0' || fail "node $name did not close cleanly"
+    local name=$1
+    grp_stop "$name" TERM
+    ((grp_rc == 0)) || fail "node $name exited $grp_rc"
+    grp_has "$name" '^event=closed .* rc=0' || fail "node $name did not close cleanly"
     grep '^ternd ' "$tmp/$name.log" | sed "s/^/[node $name] /"
 }
 
 # cmd LINE [SECONDS]: send a command to the master; wait for its answer (`ok` or `error`).
-ncmd=0
 cmd() {
-    ncmd=$((ncmd + 1))
+    local rc=0
     log "master <- $1"
-    echo "$1" >&3
-    wait_for "the master's answer to '$1'" "${2:-100}" answered "$ncmd"
-    (($(grep -c '^error' "$tmp/1.log") == 0)) || fail "the master refused '$1'"
-}
-# shellcheck disable=SC2317
-answered() {
-    (($(grep -c -E '^(ok|error)' "$tmp/1.log") >= $1))
+    grp_send 1 "${2:-100}" "$1" || rc=$?
+    ((rc != 2 && rc != 3)) || fail "timed out waiting for the master's answer to '$1'"
+    ((rc == 0)) || fail "the master refused '$1'"
 }
 
 # last_load FIELD: the value of FIELD in the master's last `load` line.
 last_load() {
-    grep '^load ' "$tmp/1.log" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p"
+    grp_last 1 load "$1"
 }
 
 # expect_load N OK FAILED [FIRST_ERR]
@@ -216,24 +158,17 @@ expect_load() {
 
 # summary NAME FIELD: a field of node NAME's summary line.
 summary() {
-    grep '^ternd ' "$tmp/$1.log" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
+    grp_last "$1" ternd "$2"
+}
+
+# start_node N: node N's first start, its output in $tmp/N.log.
+# shellcheck disable=SC2317 # (called through grp_up)
+start_node() {
+    start "$1" "$1"
 }
 
 start_group() {
-    mkfifo "$tmp/cmd.fifo"
-    start 1 1 --commands
-    exec 3>"$tmp/cmd.fifo"
-    if [[ $fabric == vhost ]]; then
-        wait_for "node 1's sockets" 10 sock_up "$tmp/1-3.sock"
-    fi
-    start 2 2
-    if [[ $fabric == vhost ]]; then
-        wait_for "node 2's socket" 10 sock_up "$tmp/2-3.sock"
-    fi
-    start 3 3
-    wait_for "node 1 to be master" 20 has 1 '^state=MASTER'
-    wait_for "node 2 to be a replica" 20 has 2 '^state=REPLICA'
-    wait_for "node 3 to be a replica" 20 has 3 '^state=REPLICA'
+    grp_up start_node 10 20 || fail "timed out waiting for $grp_error"
     log "group up"
 }
 
@@ -271,7 +206,7 @@ agree() {
 if [[ $fabric == vhost ]]; then
     # Can this machine create the vdev? (A vdev that fails to probe does not fail EAL init.)
     p="$tag-probe"
-    prefixes+=("$p")
+    grp_prefixes+=("$p")
     "$ternd" --no-huge -m 128 --no-pci --no-shconf "--file-prefix=$p" --lcores=0 \
         "--vdev=net_vhost0,iface=$tmp/probe.sock" -- --probe >"$tmp/probe.log" 2>&1
     rc=$?
@@ -294,10 +229,8 @@ kill)
     start_group
     cmd "load $n1 32" 60
     expect_load $n1 $n1 0
-    log "kill -9 node 3 (pid ${pid_of[3]})"
-    kill -9 "${pid_of[3]}"
-    wait "${pid_of[3]}" 2>/dev/null
-    unset "pid_of[3]"
+    log "kill -9 node 3 (pid ${grp_pid[3]})"
+    grp_stop 3 KILL
     cmd "load $n2 32" 60
     expect_load $n2 $n2 0
     cmd "load $n3 $n3 sync,no_sync,all 300" 30
@@ -312,7 +245,7 @@ kill)
         fail "insufficient-acks error does not say 1 of 2 acks: $ferr"
     log "under ALL: $n3 failed with TERN_EACKS after p50 ${p50}us, max ${max}us ($ferr)"
     start 3 3r
-    wait_for "node 3 (restarted) to be a replica" 20 has 3r '^state=REPLICA'
+    wait_for "node 3 (restarted) to be a replica" 20 grp_has 3r '^state=REPLICA'
     barrier
     stop_all 3r 2 1
     total=$((n1 + n2 + n3 + 1)) # and the barrier
