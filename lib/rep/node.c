@@ -34,7 +34,8 @@ TERN_DIAG_REGISTER(rep, NOTICE);
 #define CLASSES (3 * 2 * 3) /* local sync x replica durable? x ack policy */
 #define DONE_BATCH 64
 #define STAMPS 256  /* stage-time rings (power of 2) */
-#define PROBES 24 /* syncup probes sent per request */
+#define PROBES 24 /* syncup probes in a search's first request */
+#define SYNCUP_ROUNDS_MAX 64 /* a search never needs this many (see syncup_learn) */
 #define FRAMES_PER_FEEDER 8
 
 /* Entry flags on the wire: the replica sync policy the replica appends with. */
@@ -83,6 +84,22 @@ struct member {
 	int feeder; /* index in feeders[], -1 */
 };
 
+/*
+ * A replica's search for the matchpoint, across the rounds of requests it takes: what the
+ * master's answers proved so far, in the master's term @c term, about this log's range
+ * [first, last] as it was when the search began.
+ */
+struct syncup {
+	bool active;
+	bool has_lo;
+	uint32_t rounds; /* answers taken */
+	uint64_t term;	 /* the master's term of those answers (0: none yet) */
+	uint64_t first, last;
+	uint64_t lo; /* highest VLSN known to agree (when has_lo) */
+	uint64_t hi; /* lowest VLSN known not to (last + 1: none known) */
+	struct tern_wire_syncup_req q; /* the request out: req_id == syncup_id */
+};
+
 struct tx_slot {
 	uint32_t len;
 	uint16_t dst;
@@ -125,6 +142,7 @@ struct tern_node {
 	uint32_t syncup_id;
 	uint64_t syncup_ns_last;
 	bool syncup_sent;
+	struct syncup sync;
 
 	/* Completions. */
 	struct tern_commit_done done[DONE_BATCH];
@@ -1015,13 +1033,26 @@ master_ack(struct tern_node *n, uint16_t src, uint64_t received, uint64_t durabl
 	}
 }
 
-/* DESIGN.md 5, syncup: the matchpoint is the highest VLSN whose term agrees. */
+/*
+ * DESIGN.md 5, syncup: the matchpoint is the highest VLSN whose term agrees. The answer is
+ * the highest probe this log has with the same term (the VLSNs below a VLSN that agrees
+ * agree too: a (VLSN, term) pair names one entry and the entries before it); when none
+ * matches and the probes reached the replica's first VLSN, what is before that.
+ *
+ * The replica narrows the search in rounds (replica_send_syncup): a MATCH below a probe
+ * that did not match, with VLSNs between the two that this log has, is not the matchpoint
+ * yet and the replica asks again. Only an answer that closes the search (the VLSN above
+ * the match was probed, or is past either log's end) restarts the replica's feeder, so a
+ * round of a search, or one that arrives late, never rewinds a stream to a VLSN below
+ * the matchpoint.
+ */
 static void
 master_syncup(struct tern_node *n, uint16_t src, const struct tern_wire_syncup_req *q)
 {
 	struct tern_wire_syncup_reply r = {.req_id = q->req_id};
 	struct tern_feeder *f = feeder_of(n, src);
 	uint64_t first = tern_log_first_vlsn(n->log);
+	bool exact = true;
 	uint8_t *buf;
 
 	r.last_vlsn = tern_log_last_vlsn(n->log);
@@ -1040,6 +1071,9 @@ master_syncup(struct tern_node *n, uint16_t src, const struct tern_wire_syncup_r
 		r.match_vlsn = q->probe[i].vlsn;
 		r.match_term = t;
 		r.status = TERN_WIRE_SYNCUP_MATCH;
+		/* The same rule as syncup_learn(): VLSNs between this and the probe above. */
+		exact = i == 0 || q->probe[i - 1].vlsn == r.match_vlsn + 1 ||
+			r.match_vlsn == r.last_vlsn;
 		break;
 	}
 	if (r.status != TERN_WIRE_SYNCUP_MATCH &&
@@ -1055,7 +1089,7 @@ master_syncup(struct tern_node *n, uint16_t src, const struct tern_wire_syncup_r
 	}
 	if (r.status == TERN_WIRE_SYNCUP_MATCH && r.match_vlsn + 1 < first)
 		r.status = TERN_WIRE_SYNCUP_NEEDS_RESTORE;
-	if (r.status == TERN_WIRE_SYNCUP_MATCH) {
+	if (r.status == TERN_WIRE_SYNCUP_MATCH && exact) {
 		/* Stream from the matchpoint on (never from VLSN 0 unless nothing matched). */
 		tern_feeder_init(f, src, &n->o.feeder, n->now);
 		tern_feeder_start(f, r.match_vlsn + 1, n->now);
@@ -1104,49 +1138,125 @@ master_rx(struct tern_node *n, const struct tern_wire_hdr *h, const struct tern_
 
 /* ---- replica ---- */
 
-static void
-replica_send_syncup(struct tern_node *n)
+/* Most probes one request can carry within the mtu. */
+static unsigned int
+syncup_probes_max(const struct tern_node *n)
 {
-	struct tern_wire_syncup_req q = {0};
-	uint64_t last = tern_log_last_vlsn(n->log), first = tern_log_first_vlsn(n->log);
+	uint32_t fit = (tx_cap(n) - TERN_WIRE_SYNCUP_REQ_HDR_LEN) / TERN_WIRE_SYNCUP_PROBE_LEN;
+
+	return TERN_MIN(fit, (uint32_t)TERN_WIRE_SYNCUP_PROBES_MAX);
+}
+
+/* Begin a search over the log's range as it is now: nothing known yet. */
+static void
+syncup_begin(struct tern_node *n, uint64_t first, uint64_t last)
+{
+	struct syncup *s = &n->sync;
+
+	memset(s, 0, sizeof(*s));
+	s->active = true;
+	s->first = first;
+	s->last = last;
+	s->hi = last + 1;
+}
+
+/* Add @v with its term to @q, unless it cannot be read. */
+static void
+syncup_probe(struct tern_node *n, struct tern_wire_syncup_req *q, uint64_t v)
+{
+	uint64_t t;
+
+	if (q->n < TERN_WIRE_SYNCUP_PROBES_MAX && term_at(n, v, &t) == 0) {
+		q->probe[q->n].vlsn = v;
+		q->probe[q->n].term = t;
+		q->n++;
+	}
+}
+
+/*
+ * First round: the last VLSN, then exponentially older ones, down to the first: when none
+ * matches, the master answers first - 1 (VLSN 0 for a log from the start).
+ */
+static void
+syncup_probes_first(struct tern_node *n, struct tern_wire_syncup_req *q, uint64_t first,
+		    uint64_t last)
+{
 	uint64_t step = 1, v = last;
-	uint8_t *buf;
 
-	/* Probes can only read written records: wait for the log to catch up. */
-	if (tern_log_written_vlsn(n->log) < last)
-		return;
-	q.req_id = ++n->syncup_id;
-	q.first_vlsn = last >= first ? first : 0;
-	q.last_vlsn = last >= first ? last : 0;
-	/*
-	 * The last VLSN, then exponentially older ones, down to the first: when none
-	 * matches, the master answers first - 1 (VLSN 0 for a log from the start).
-	 */
-	while (v >= first && v > 0 && q.n < PROBES - 1) {
-		uint64_t t;
+	while (v >= first && v > 0 && q->n < PROBES - 1) {
+		unsigned int had = q->n;
 
-		if (term_at(n, v, &t) != 0)
+		syncup_probe(n, q, v);
+		if (q->n == had)
 			break;
-		q.probe[q.n].vlsn = v;
-		q.probe[q.n].term = t;
-		q.n++;
 		if (v - first < step)
 			break;
 		v -= step;
 		step *= 2;
 	}
-	if (last >= first && first > 0 && (q.n == 0 || q.probe[q.n - 1].vlsn != first)) {
-		uint64_t t;
+	if (last >= first && first > 0 && (q->n == 0 || q->probe[q->n - 1].vlsn != first))
+		syncup_probe(n, q, first);
+}
 
-		if (term_at(n, first, &t) == 0) {
-			q.probe[q.n].vlsn = first;
-			q.probe[q.n].term = t;
-			q.n++;
-		}
+/*
+ * Later rounds: the VLSNs between lo (known to agree, or first - 1 when not known yet) and
+ * hi (known not to), all of them when they fit, else spread evenly from hi - 1 down to
+ * lo + 1, so each answer leaves at most a slot's width; then lo itself, which the master
+ * must match again (the answer then says the matchpoint is lo).
+ */
+static void
+syncup_probes_between(struct tern_node *n, struct tern_wire_syncup_req *q)
+{
+	const struct syncup *s = &n->sync;
+	bool anchor = s->has_lo && s->lo >= s->first && s->lo > 0;
+	unsigned int slots = syncup_probes_max(n) - (anchor ? 1 : 0), i;
+	uint64_t a = s->has_lo ? s->lo + 1 : s->first, b = s->hi - 1, v, step;
+
+	if (a == 0)
+		a = 1;
+	if (a > b)
+		return;
+	if (b - a < slots) {
+		for (v = b; v >= a; v--)
+			syncup_probe(n, q, v);
+	} else {
+		/* b - a >= slots: step >= 1, and b - (slots - 2) * step > a. */
+		step = (b - a) / (slots - 1);
+		for (i = 0; i + 1 < slots; i++)
+			syncup_probe(n, q, b - i * step);
+		syncup_probe(n, q, a);
 	}
+	if (anchor)
+		syncup_probe(n, q, s->lo);
+}
+
+static void
+replica_send_syncup(struct tern_node *n)
+{
+	struct syncup *s = &n->sync;
+	struct tern_wire_syncup_req *q = &s->q;
+	uint64_t last = tern_log_last_vlsn(n->log), first = tern_log_first_vlsn(n->log);
+	uint8_t *buf;
+
+	/* Probes can only read written records: wait for the log to catch up. */
+	if (tern_log_written_vlsn(n->log) < last)
+		return;
+	if (!s->active || s->first != first || s->last != last)
+		syncup_begin(n, first, last); /* what was learnt is about another log */
+	memset(q, 0, sizeof(*q));
+	q->first_vlsn = last >= first ? first : 0;
+	q->last_vlsn = last >= first ? last : 0;
+	if (s->rounds > 0) {
+		syncup_probes_between(n, q);
+		if (q->n == 0)
+			syncup_begin(n, first, last); /* nothing left to probe: start over */
+	}
+	if (s->rounds == 0)
+		syncup_probes_first(n, q, first, last);
+	q->req_id = ++n->syncup_id;
 	buf = tx_begin(n);
 	tx_commit(n, TERN_WIRE_SYNCUP_REQ, 0, n->master,
-		  tern_wire_syncup_req_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), &q), -1, 0);
+		  tern_wire_syncup_req_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), q), -1, 0);
 	n->syncup_sent = true;
 	n->syncup_ns_last = n->now;
 }
@@ -1155,20 +1265,64 @@ static void
 replica_lost_master(struct tern_node *n)
 {
 	n->syncup_sent = false;
+	n->sync.active = false;
 	set_state(n, TERN_NODE_UNKNOWN);
+}
+
+/*
+ * Narrow the search with the answer @r to the request out. The master answered the
+ * highest probe whose term agrees (or first - 1 when none did and the probes reached the
+ * first VLSN), so every probe above the answer disagrees; a VLSN past the master's last
+ * disagrees too (in one term a master's log only grows: entries it lost start a new term).
+ * @return false when the answer contradicts what earlier rounds proved (the master's log
+ * is not the one they asked): the search starts over.
+ */
+static bool
+syncup_learn(struct tern_node *n, const struct tern_wire_syncup_reply *r)
+{
+	struct syncup *s = &n->sync;
+	const struct tern_wire_syncup_req *q = &s->q;
+	unsigned int i;
+
+	if (r->status == TERN_WIRE_SYNCUP_PROBE_OLDER) {
+		/* Nothing matched, not even lo: the master's log changed under the search. */
+		if (s->has_lo || q->n == 0)
+			return false;
+		s->hi = TERN_MIN(s->hi, q->probe[q->n - 1].vlsn);
+		return true;
+	}
+	if (s->has_lo && r->match_vlsn < s->lo)
+		return false;
+	if (r->match_vlsn >= s->hi)
+		return false;
+	s->lo = r->match_vlsn;
+	s->has_lo = true;
+	for (i = q->n; i > 0; i--)
+		if (q->probe[i - 1].vlsn > s->lo) {
+			s->hi = TERN_MIN(s->hi, q->probe[i - 1].vlsn);
+			break;
+		}
+	if (r->last_vlsn < s->hi)
+		s->hi = r->last_vlsn + 1;
+	if (s->last < s->first)
+		s->hi = s->lo + 1; /* an empty log: nothing to keep */
+	return s->hi > s->lo;
 }
 
 static void
 replica_syncup_reply(struct tern_node *n, const struct tern_wire_hdr *h,
 		     const struct tern_wire_syncup_reply *r)
 {
+	struct syncup *s = &n->sync;
 	uint64_t last = tern_log_last_vlsn(n->log);
 	int rc;
 
-	if (n->state != TERN_NODE_UNKNOWN || h->src != n->master || r->req_id != n->syncup_id)
+	if (n->state != TERN_NODE_UNKNOWN || h->src != n->master || r->req_id != n->syncup_id ||
+	    !s->active)
 		return;
 	switch (r->status) {
 	case TERN_WIRE_SYNCUP_MATCH:
+	case TERN_WIRE_SYNCUP_PROBE_OLDER:
 		break;
 	case TERN_WIRE_SYNCUP_NEEDS_RESTORE:
 		TERN_DIAG_RATELIMIT(100, ERR, rep,
@@ -1179,6 +1333,39 @@ replica_syncup_reply(struct tern_node *n, const struct tern_wire_hdr *h,
 	default:
 		return;
 	}
+	if ((s->term != 0 && h->term != s->term) || last != s->last ||
+	    tern_log_first_vlsn(n->log) != s->first || !syncup_learn(n, r)) {
+		/*
+		 * Another term (a new master) between rounds, a log that changed, or an answer
+		 * that contradicts the earlier ones: what the search learnt may not hold.
+		 */
+		NODE_DIAG(INFO, n,
+			  "syncup with master %u (term %" PRIu64 ") starts over after %u round(s)",
+			  h->src, h->term, s->rounds + 1);
+		s->active = false;
+		replica_send_syncup(n);
+		return;
+	}
+	s->term = h->term;
+	s->rounds++;
+	if (!s->has_lo || s->hi != s->lo + 1) {
+		/* Between lo and hi: ask again (each round narrows the gap; see the probes). */
+		if (TERN_NEVER(s->rounds >= SYNCUP_ROUNDS_MAX))
+			s->active = false;
+		replica_send_syncup(n);
+		return;
+	}
+	/* Exact: the last answer is a MATCH at lo, and the master streams from lo + 1. */
+	if (TERN_NEVER(r->status != TERN_WIRE_SYNCUP_MATCH || r->match_vlsn != s->lo)) {
+		s->active = false;
+		replica_send_syncup(n);
+		return;
+	}
+	NODE_DIAG(INFO, n,
+		  "matchpoint VLSN %" PRIu64 " (term %" PRIu64 ") with master %u after %u"
+		  " round(s), log [%" PRIu64 ", %" PRIu64 "]",
+		  r->match_vlsn, r->match_term, h->src, s->rounds, s->first, s->last);
+	s->active = false;
 	/* Roll back the tail past the matchpoint (DESIGN.md 5, syncup). */
 	if (last > r->match_vlsn) {
 		rc = tern_log_truncate_after(n->log, r->match_vlsn);

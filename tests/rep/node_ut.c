@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <tern_common.h>
+#include <tern_diag.h>
 #include <tern_errno.h>
 #include <tern_feed.h>
 #include <tern_io_mem.h>
@@ -923,6 +924,128 @@ node_enospc_mid_append_on_a_replica_does_not_stall_it(void)
 	fx_teardown();
 }
 
+/*
+ * Diverge the replicas from the master by @p lost entries: @p kept entries synced
+ * everywhere, then @p lost more that only the replicas make durable (the master appends
+ * them without a sync) before the master crashes and loses them. With @p down, that
+ * replica is crashed first (it keeps the lost entries, the other one syncs up alone).
+ * The master comes back in a new term with a log of @p kept entries.
+ */
+static void
+fx_diverge(uint64_t kept, uint64_t lost, struct fx_node *down)
+{
+	struct fx_node *m = &fx.n[0];
+	uint64_t id, t1;
+
+	for (id = 0; id < kept; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == kept, TERN_NS_PER_S);
+	for (id = 0; id < lost; id++)
+		fx_commit(m, TERN_LOG_NO_SYNC, TERN_LOG_SYNC, TERN_ACK_ALL);
+	FX_UNTIL(fx.n_done == kept + lost, TERN_NS_PER_S);
+	UT_EQ_INT(fx.n_done, kept + lost);
+	UT_EQ_INT(tern_log_durable_vlsn(tern_node_log(fx.n[1].node)), kept + lost);
+	UT_EQ_INT(tern_log_durable_vlsn(tern_node_log(fx.n[2].node)), kept + lost);
+	if (down != NULL)
+		fx_crash(down);
+	t1 = tern_node_term(m->node);
+	fx_crash(m);
+	TERN_CU_ASSERT_FATAL(fx_start(m) == 0);
+	UT_EQ_INT(tern_log_last_vlsn(tern_node_log(m->node)), kept);
+	CU_ASSERT(tern_node_term(m->node) > t1);
+}
+
+/* @p r's log holds the master's entries 1..@p upto, read back entry by entry. */
+static void
+fx_log_is_masters(struct fx_node *r, uint64_t upto)
+{
+	UT_EQ_INT(tern_log_last_vlsn(tern_node_log(r->node)), upto);
+	UT_EQ_INT(fx_logs_equal(&fx.n[0], r), upto);
+}
+
+/*
+ * DESIGN.md 5: the matchpoint is the highest VLSN whose term agrees. The replicas end at
+ * 106 and agree with the restarted master up to 100; the first round of probes (106, 105,
+ * 103, 99, ...) answers 99, so the search must ask again between 99 and 103 and roll back
+ * exactly 101..106.
+ */
+static void
+node_syncup_rolls_back_exactly_the_diverged_suffix(void)
+{
+	struct fx_node *m = &fx.n[0];
+	struct tern_node_stats st;
+	uint64_t id;
+	unsigned int i;
+
+	fx_setup(TERN_NS_PER_S);
+	fx_diverge(100, 6, NULL);
+	FX_UNTIL(fx.n[1].state == TERN_NODE_REPLICA && fx.n[1].term == m->term &&
+			 fx.n[2].state == TERN_NODE_REPLICA && fx.n[2].term == m->term,
+		 TERN_NS_PER_S);
+	for (i = 1; i < 3; i++) {
+		UT_EQ_INT(fx.n[i].state, TERN_NODE_REPLICA);
+		UT_EQ_INT(fx.n[i].term, m->term);
+		tern_node_stats_get(fx.n[i].node, &st);
+		UT_EQ_INT(st.truncated, 6); /* not 7: VLSN 100 agrees */
+		UT_EQ_INT(st.syncups, 2);   /* at open, and in the new term */
+		fx_log_is_masters(&fx.n[i], 100);
+	}
+	for (id = 0; id < 10; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 116 && tern_log_durable_vlsn(tern_node_log(fx.n[1].node)) == 110 &&
+			 tern_log_durable_vlsn(tern_node_log(fx.n[2].node)) == 110,
+		 TERN_NS_PER_S);
+	for (i = 1; i < 3; i++) {
+		tern_node_stats_get(fx.n[i].node, &st);
+		UT_EQ_INT(st.truncated, 6);
+		fx_log_is_masters(&fx.n[i], 110);
+	}
+	fx_teardown();
+}
+
+/*
+ * A replica restarted with 100 entries the master lost, after the master went on in its
+ * new term: the first round (200, 199, 197, ..., 137, 73, ...) answers 73 below a gap of
+ * 63 VLSNs that the master has, too wide for one request; spread probes narrow it and a
+ * dense round closes it. Only the diverged suffix is rolled back, only what follows the
+ * matchpoint is streamed, and the search says how many rounds it took.
+ */
+static void
+node_syncup_narrows_a_wide_gap_in_rounds_to_the_exact_matchpoint(void)
+{
+	struct fx_node *m = &fx.n[0], *r = &fx.n[2];
+	struct tern_node_stats st;
+	uint64_t id;
+
+	fx_setup(TERN_NS_PER_S);
+	fx_diverge(100, 100, r);
+	/* The live replica: the master's end (100) caps the gap, one dense round more. */
+	FX_UNTIL(fx.n[1].state == TERN_NODE_REPLICA && fx.n[1].term == m->term, TERN_NS_PER_S);
+	tern_node_stats_get(fx.n[1].node, &st);
+	UT_EQ_INT(st.truncated, 100);
+	fx_log_is_masters(&fx.n[1], 100);
+	for (id = 0; id < 150; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 350, TERN_NS_PER_S);
+	UT_EQ_INT(fx.n_done, 350);
+	tern_diag_set_level("tern.rep", TERN_DIAG_INFO);
+	ut_diag_capture(1);
+	TERN_CU_ASSERT_FATAL(fx_start(r) == 0);
+	UT_EQ_INT(tern_log_last_vlsn(tern_node_log(r->node)), 200);
+	FX_UNTIL(r->state == TERN_NODE_REPLICA &&
+			 tern_log_durable_vlsn(tern_node_log(r->node)) == 250,
+		 TERN_NS_PER_S);
+	tern_diag_set_level("tern.rep", TERN_DIAG_NOTICE);
+	tern_node_stats_get(r->node, &st);
+	UT_EQ_INT(st.syncups, 1);
+	UT_EQ_INT(st.truncated, 100);	     /* 101..200, not one entry more */
+	UT_EQ_INT(st.entries_appended, 150); /* 101..250 of the new term */
+	fx_log_is_masters(r, 250);
+	CU_ASSERT(ut_diag_contains("matchpoint VLSN 100 (term 1) with master 1 after 3 round(s)"));
+	ut_diag_capture(0);
+	fx_teardown();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -948,5 +1071,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, node_per_commit_ack_timeout_is_honoured_behind_a_longer_one);
 	CU_ADD_TEST(s, node_enospc_mid_append_on_the_master_fails_no_commit_that_is_in_the_log);
 	CU_ADD_TEST(s, node_enospc_mid_append_on_a_replica_does_not_stall_it);
+	CU_ADD_TEST(s, node_syncup_rolls_back_exactly_the_diverged_suffix);
+	CU_ADD_TEST(s, node_syncup_narrows_a_wide_gap_in_rounds_to_the_exact_matchpoint);
 	return tern_ut_run(argc, argv);
 }

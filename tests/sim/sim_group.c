@@ -8,10 +8,11 @@
  *
  *     TERN_SIM_SEED=<n> sim_group --nodes <3|5> [-v]
  *
- * Usage: sim_group [--nodes N] [--seeds K] [--first S] [--commits C] [--strict] [-v]
+ * Usage: sim_group [--nodes N] [--seeds K] [--first S] [--commits C] [-v]
  *   1000 seeds (300 under the sanitizers) from seed 1, about 200 commits each;
- *   TERN_SIM_SEEDS=K overrides the number of seeds, TERN_SIM_SEED=S runs seed S alone,
- *   TERN_SIM_STRICT=1 is --strict (see g_strict).
+ *   TERN_SIM_SEEDS=K overrides the number of seeds, TERN_SIM_SEED=S runs seed S alone.
+ *   Every check is always on: --strict and TERN_SIM_STRICT=1, which once turned on the
+ *   exact-matchpoint check of I7, are still accepted and change nothing.
  *
  * Per seed: a workload submits commits with mixed durability to the static master (a few
  * to replicas, which must refuse them with -TERN_ENOTMASTER), each payload encoding a
@@ -180,8 +181,6 @@ struct totals {
 	uint64_t faults[F_KINDS_];
 	uint64_t restarts, syncups, truncated, window_misses;
 	uint64_t frames_tx, steps, vtime_ms;
-	/* known node.c issues, counted instead of failing unless --strict (see main) */
-	uint64_t known_mp_loose;
 };
 
 struct sim {
@@ -226,13 +225,6 @@ struct sim {
 static char replay_line[512];
 static const char *g_argv0 = "sim_group";
 static int g_diag_verbose;
-/*
- * --strict (TERN_SIM_STRICT=1) also fails when a restarted replica's syncup rolls back
- * entries that agree with the master: lib/rep's node finds the matchpoint with exponential
- * probes (last, last - 1, last - 3, ...), so by default the check allows that much (twice
- * the divergence, plus one) and counts the excess as matchpoint_loose.
- */
-static bool g_strict;
 
 /* ---- diagnostics: keep the last node/log messages per seed, print them on failure ---- */
 
@@ -1310,24 +1302,12 @@ check_catchup(struct sim *s, struct snode *r)
 		return;
 	}
 	mp = r->open_last - st.truncated;
-	/*
-	 * Exactly the matchpoint in --strict; else no further back than exponential probes
-	 * (last, last - 1, last - 3, ...) can land: twice the divergence, plus one.
-	 */
-	if (mp < r->expect_mp) {
-		uint64_t d = r->open_last - r->expect_mp;
-
-		if (g_strict || st.truncated > 2 * d + 1)
-			violation(s,
-				  "I7: replica %u restarted with log end %" PRIu64
-				  " rolled back to %" PRIu64
-				  " though the master agrees up to %" PRIu64
-				  " (syncup from too far back)",
-				  r->id, r->open_last, mp, r->expect_mp);
-		s->tot->known_mp_loose++;
-		trace(s, "known: replica %u rolled back to %" PRIu64 ", matchpoint %" PRIu64, r->id,
-		      mp, r->expect_mp);
-	}
+	/* Exactly the matchpoint: no entry that agrees with the master is rolled back. */
+	if (mp < r->expect_mp)
+		violation(s,
+			  "I7: replica %u restarted with log end %" PRIu64 " rolled back to %" PRIu64
+			  " though the master agrees up to %" PRIu64 " (syncup from too far back)",
+			  r->id, r->open_last, mp, r->expect_mp);
 	if (st.syncups == 0)
 		violation(s, "I7: replica %u is a REPLICA without a completed syncup", r->id);
 }
@@ -1781,7 +1761,7 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "-v") == 0)
 			verbose = true;
 		else if (strcmp(argv[i], "--strict") == 0)
-			g_strict = true;
+			continue; /* the default now */
 		else {
 			usage();
 			return 2;
@@ -1792,8 +1772,6 @@ main(int argc, char **argv)
 		return 2;
 	}
 	seeds = env_u64("TERN_SIM_SEEDS", seeds, NULL);
-	if (env_u64("TERN_SIM_STRICT", 0, NULL) != 0)
-		g_strict = true;
 	one = env_u64("TERN_SIM_SEED", 0, &single);
 	if (single) {
 		first = one;
@@ -1810,8 +1788,8 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (sd = first; sd < first + seeds; sd++) {
 		snprintf(replay_line, sizeof(replay_line),
-			 "TERN_SIM_SEED=%" PRIu64 " %s --nodes %u --commits %" PRIu64 "%s -v", sd,
-			 argv[0], nodes, commits, g_strict ? " --strict" : "");
+			 "TERN_SIM_SEED=%" PRIu64 " %s --nodes %u --commits %" PRIu64 " -v", sd,
+			 argv[0], nodes, commits);
 		tot.seeds++;
 		if (run_seed(&sim, sd, nodes, commits, &tot, verbose) != 0) {
 			tot.failed_seeds++;
@@ -1833,18 +1811,15 @@ main(int argc, char **argv)
 	printf("sim: faults");
 	for (i = 0; i < F_HEAL_NET; i++)
 		printf(" %s=%" PRIu64, fault_names[i], tot.faults[i]);
-	printf("\nsim: syncups rolling back agreeing entries (fails only with --strict): "
-	       "matchpoint_loose=%" PRIu64 "\n",
-	       tot.known_mp_loose);
+	printf("\n");
 	printf("sim: violations=%" PRIu64 " failing_seeds=%" PRIu64, tot.violations,
 	       tot.failed_seeds);
 	for (i = 0; i < (int)n_failing; i++)
 		printf("%s%" PRIu64, set ? "," : " [", failing[i]), set = true;
 	printf("%s\n", set ? "]" : "");
 	for (i = 0; i < (int)n_failing; i++)
-		printf("replay: TERN_SIM_SEED=%" PRIu64 " %s --nodes %u --commits %" PRIu64
-		       "%s -v\n",
-		       failing[i], argv[0], nodes, commits, g_strict ? " --strict" : "");
+		printf("replay: TERN_SIM_SEED=%" PRIu64 " %s --nodes %u --commits %" PRIu64 " -v\n",
+		       failing[i], argv[0], nodes, commits);
 	fflush(stdout);
 	return tot.failed_seeds == 0 ? 0 : 1;
 }
