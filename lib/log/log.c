@@ -671,14 +671,14 @@ tern_log_truncate_after(struct tern_log *log, uint64_t vlsn)
 		}
 		rc = tern_io_remove(log->io, name);
 		if (rc != 0 && rc != -ENOENT)
-			return rc;
+			goto broken;
 		log->n_segs--;
 	}
 	log_seg_name(seg, name, sizeof(name));
 	if (log->cur_fh < 0) {
 		rc = tern_io_open(log->io, name, 0, &log->cur_fh);
 		if (rc != 0)
-			return rc;
+			goto broken;
 	}
 	/* Cut, then preallocate again: the tail reads as zeros, the end of the records. */
 	rc = tern_io_truncate(log->io, log->cur_fh, LSN_OFF(cut));
@@ -687,12 +687,12 @@ tern_log_truncate_after(struct tern_log *log, uint64_t vlsn)
 	if (rc == 0)
 		rc = tern_io_sync(log->io, log->cur_fh);
 	if (rc != 0)
-		return rc;
+		goto broken;
 	if (log->ckpt.ckpt_lsn >= cut) {
 		/* The persisted index describes records that are gone. */
 		rc = tern_io_remove(log->io, TERN_VLSN_INDEX_FILE);
 		if (rc != 0 && rc != -ENOENT)
-			return rc;
+			goto broken;
 		memset(&log->ckpt, 0, sizeof(log->ckpt));
 	}
 	tern_vlsn_index_truncate_after(&log->idx, vlsn);
@@ -711,6 +711,13 @@ tern_log_truncate_after(struct tern_log *log, uint64_t vlsn)
 	}
 	log->seg_dirty = false;
 	return 0;
+broken:
+	/*
+	 * Files are half cut and the memory state describes records that may be gone: only
+	 * a recovery (reopen) can tell what the log holds now.
+	 */
+	go_readonly(log, rc);
+	return rc;
 }
 
 static int

@@ -183,8 +183,10 @@ int tern_log_read(struct tern_log *log, uint64_t vlsn, struct tern_log_entry *e,
 /**
  * Roll back: remove every record after VLSN @p vlsn (for syncup). Waits for writes in
  * flight; records appended and not yet written that lie past @p vlsn are FAILED with
- * -ECANCELED. @return 0; -ERANGE when @p vlsn is below the first VLSN - 1 or beyond the
- *   last; -TERN_ELOGRO; -errno.
+ * -ECANCELED. A failure once the files are being cut (remove, truncate, fdatasync) leaves
+ * them half cut: the log becomes read-only (tern_log_error()) until reopened, when
+ * recovery tells what it holds. @return 0; -ERANGE when @p vlsn is below the first
+ * VLSN - 1 or beyond the last; -TERN_ELOGRO; -errno.
  */
 int tern_log_truncate_after(struct tern_log *log, uint64_t vlsn);
 

@@ -387,6 +387,34 @@ log_truncate_after_rolls_back_across_segments(void)
 	tern_io_destroy(io);
 }
 
+/* A failed fdatasync in the middle of a cut leaves the log read-only; a reopen recovers. */
+static void
+log_truncate_after_that_fails_midway_makes_the_log_read_only(void)
+{
+	struct tern_io *io = fx_mem();
+	struct tern_log *log = fx_open(io);
+	struct tern_log_entry e;
+	uint8_t buf[512];
+
+	fx_append_range(log, 1, 100, TERN_LOG_SYNC);
+	fx_sync(log);
+	tern_io_mem_fault(io, TERN_IO_MEM_OP_SYNC, 0, 1, -EIO);
+	UT_EQ_INT(tern_log_truncate_after(log, 60), -EIO);
+	UT_EQ_INT(tern_log_error(log), -EIO);
+	fx_entry(&e, 101, 1, buf);
+	UT_EQ_INT(tern_log_append(log, &e, 1, TERN_LOG_SYNC), -TERN_ELOGRO);
+	UT_EQ_INT(tern_log_truncate_after(log, 60), -TERN_ELOGRO);
+	tern_log_close(log);
+	/* What recovery finds is a prefix of what was there, at least up to the cut. */
+	log = fx_open(io);
+	CU_ASSERT(tern_log_last_vlsn(log) >= 60 && tern_log_last_vlsn(log) <= 100);
+	fx_check_range(log, 1, 60);
+	UT_EQ_INT(tern_log_truncate_after(log, 60), 0);
+	UT_EQ_INT(tern_log_last_vlsn(log), 60);
+	UT_EQ_INT(tern_log_close(log), 0);
+	tern_io_destroy(io);
+}
+
 static void
 log_scanner_reads_forward_from_any_vlsn(void)
 {
@@ -551,6 +579,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, log_write_enospc_fails_pending_entries_and_stays_usable);
 	CU_ADD_TEST(s, log_enospc_at_segment_roll_refuses_the_append_and_recovers);
 	CU_ADD_TEST(s, log_truncate_after_rolls_back_across_segments);
+	CU_ADD_TEST(s, log_truncate_after_that_fails_midway_makes_the_log_read_only);
 	CU_ADD_TEST(s, log_scanner_reads_forward_from_any_vlsn);
 	CU_ADD_TEST(s, log_checkpoint_makes_recovery_start_there);
 	CU_ADD_TEST(s, log_open_rejects_bad_options);
