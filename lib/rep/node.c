@@ -1370,8 +1370,10 @@ replica_syncup_reply(struct tern_node *n, const struct tern_wire_hdr *h,
 	if (last > r->match_vlsn) {
 		rc = tern_log_truncate_after(n->log, r->match_vlsn);
 		if (rc != 0) {
-			NODE_DIAG(ERR, n, "cannot roll back to VLSN %" PRIu64 ": %s",
-				  r->match_vlsn, tern_strerror(rc));
+			/* Retried at every syncup: say it once per 100. */
+			TERN_DIAG_RATELIMIT(100, ERR, rep,
+					    "node %u: cannot roll back to VLSN %" PRIu64 ": %s",
+					    n->self, r->match_vlsn, tern_strerror(rc));
 			return;
 		}
 		n->stats.truncated += last - r->match_vlsn;
