@@ -70,15 +70,47 @@ Options:
                        round (default 3; --quick: 1)
   --time-scale X       multiply the time per measurement (default 2 s; --quick 0.5 s;
                        sized by a short calibration load before each) by X
-  --only LIST          comma-separated drivers: dpdk-vhost, dpdk-memif, udp (default all)
+  --only LIST          comma-separated drivers: dpdk-vhost, dpdk-memif, udp (default
+                       all), or none: no floors and no group measurements, only what
+                       --syscalls and --instructions add
   --sync-durability D  what sync=yes runs (default sync,sync,simple_majority)
   --poll MODE          adaptive (default) or busy: ternd's --poll
-  --syscalls           also count, on the vhost master over the window of an extra
-                       sync=yes outstanding=32 load, syscalls (perf stat
-                       raw_syscalls:sys_enter, all threads; strace -c -f without perf)
-                       and instructions (perf's hardware counter, where the machine has
-                       one; n/a in VMs without a PMU) per commit, plus the master's CPU
-                       time per commit and its top syscalls
+  --syscalls           also count, on the master of a dpdk-vhost group started for it
+                       once per poll mode (busy, then adaptive; all three nodes in
+                       that mode), over the window of a sync=yes outstanding=32 load:
+                       syscalls (perf record raw_syscalls:sys_enter, all threads;
+                       strace -c -f without perf) and instructions (perf's hardware
+                       counter, where the machine has one; n/a in VMs without a PMU)
+                       per commit, plus the master's CPU time per commit and its top
+                       syscalls
+  --instructions       also count instructions and syscalls per commit on the
+                       datapath thread with callgrind (no PMU needed; about 2 minutes,
+                       --quick about 1): a udp group (no EAL: valgrind and DPDK do not
+                       mix well, so the dpdk drivers are not measured this way) whose
+                       master runs under valgrind --tool=callgrind --separate-threads=yes
+                       --collect-systime=yes, once with --poll busy and once with
+                       --poll adaptive (the replicas run natively, adaptive, to leave
+                       the CPUs to valgrind; every node gets --ack-timeout-ms 600000 and
+                       every commit a 600 s timeout, as valgrind runs the master 20-50x
+                       slower). In each: a warm-up, an idle window, then per sync mode a
+                       small and a large load (2000 and 20000 commits; --quick 1000 and
+                       5000) at 32 outstanding, each ended by a callgrind_control dump.
+                       From the datapath thread's profile (the thread under dp_main):
+                         passes          calls of tern_node_poll (one per loop pass)
+                         polling per pass  the idle window's cost / its passes: what a
+                                         pass costs when it finds nothing (the udp
+                                         driver's rx_burst of an empty socket, the
+                                         io_uring CQ reap, timers, the idle backoff)
+                         work per commit (large - small - passes' polling) / (commits'
+                                         difference): the marginal cost of a commit
+                                         with the polling and any per-load cost taken
+                                         out (commit intake, log append, feeding, wire
+                                         encode/decode, ack handling, completions)
+                       and the same split per function (inclusive cost minus its idle
+                       cost per pass times the passes) for the top work functions.
+                       Under valgrind the threads take turns, so passes per commit (and
+                       the polling per commit) is not what a native run sees; the work
+                       per commit and the polling per pass are.
   --dir DIR            where the run's temp dir (homes, sockets, floor file) goes; must
                        not be a tmpfs (default: $TMPDIR, else /var/tmp)
   --keep               keep the temp dir (node logs) at the end
@@ -103,6 +135,39 @@ Output, key=value lines:
       and ack turnaround). queue_us=invalid: ternd printed a mean larger than total_us.
   bench=rep ratio=...          dpdk drivers against udp, and against the floors
   bench=rep check=...          the bars of issue 4 (want=, value=, pass=yes|no)
+  bench=rep test=syscalls driver=dpdk-vhost poll=P sync=yes outstanding=32 ...
+      syscalls_per_commit= (the whole master) instructions_per_commit= cpu_us_per_commit=
+      top_syscalls_per_commit=THREAD/NAME=N,...                              (--syscalls)
+  bench=rep test=instructions driver=udp poll=P sync=yes|no outstanding=32 commits=N
+      instructions_per_commit=    the datapath thread's instructions over the large
+                                  load's window / its commits (polling included)
+      work_instructions_per_commit=  the work per commit (above)
+      polling_instructions_per_pass= an empty pass (above)
+      passes_per_commit= polling_instructions_per_commit= (passes x polling per pass,
+                                  over the large load / its commits)
+      syscalls_per_commit=        the datapath thread's syscalls over the large load /
+                                  its commits (callgrind --collect-systime)
+      polling_syscalls_per_pass= polling_syscalls_per_commit=  those of the pass
+                                  polling: the receive poll (udp: a recvmmsg per pass)
+                                  and the idle backoff (sched_yield, epoll_wait); per
+                                  pass over the idle window, per commit over the load
+      work_syscalls_per_commit=   the others (the batched io_uring submit, sendmmsg,
+                                  futex wakes of waiting committers), large - small /
+                                  the commits' difference
+      top_syscalls_per_commit=NAME=N,...  the datapath thread's, by the libc or liburing
+                                  function that made them (futex: syscall(SYS_futex))
+      process_syscalls_per_commit= process_top_syscalls_per_commit=  the same over all
+                                  the master's threads (the committer's futex waits too)
+      alloc_calls_per_commit= lock_calls_per_commit=  calls of malloc/free (libc, jemalloc,
+                                  rte_malloc, tern_malloc) and of mutex/rwlock/spinlock/
+                                  condvar waits on the datapath thread over the large
+                                  load / its commits
+      failed= (of the large load) commits_per_s= (under valgrind) acks_timeouts= (the
+      master's, over its whole run) tool=callgrind                     (--instructions)
+  bench=rep test=instructions_top driver=udp poll=P sync=yes|no rank=R fn=F
+      per_commit= self_per_commit= calls_per_commit=  the top ~10 functions of the
+      datapath thread by work per commit (inclusive; a function's callees are in its
+      figure too), the loop itself (dp_main, tern_node_poll) left out   (--instructions)
 With several rounds, each round's lines also go to stderr. Every process, socket,
 /var/run/dpdk/<prefix> directory and temp dir it creates is removed at the end, also on
 SIGINT/SIGTERM.
@@ -119,6 +184,7 @@ sync_dur=sync,sync,simple_majority
 nosync_dur=no_sync,no_sync,simple_majority
 poll=adaptive
 syscalls=0
+instructions=0
 keep=0
 base=${TMPDIR:-/var/tmp}
 
@@ -160,6 +226,7 @@ while (($#)); do
         shift
         ;;
     --syscalls) syscalls=1 ;;
+    --instructions) instructions=1 ;;
     --dir)
         base=${2:-}
         shift
@@ -179,9 +246,18 @@ for d in dpdk-vhost dpdk-memif udp; do
     done
 done
 for w in "${want_drivers[@]}"; do
-    [[ $w == dpdk-vhost || $w == dpdk-memif || $w == udp ]] || die "unknown driver '$w'"
+    [[ $w == dpdk-vhost || $w == dpdk-memif || $w == udp || $w == none ]] ||
+        die "unknown driver '$w'"
 done
-((${#drivers[@]})) || die "--only names no driver"
+if ((${#drivers[@]} == 0)); then
+    [[ $only == none ]] || die "--only names no driver"
+    ((syscalls || instructions)) || die "--only none wants --syscalls or --instructions"
+fi
+if ((instructions)); then
+    for t in valgrind callgrind_control; do
+        command -v "$t" >/dev/null || die "--instructions needs $t (valgrind)"
+    done
+fi
 
 [[ -x $ternd ]] || die "$ternd not built"
 [[ -x $floor_exe ]] || die "$floor_exe not built"
@@ -281,15 +357,24 @@ grp_vhost_log=warning
 grp_wait_hz=50
 seq=0
 
+# What start_node and load use; --instructions changes them for its groups.
+node1_wrap=()      # words put before node 1's command line (valgrind ...)
+replica_poll=      # the replicas' --poll, when not $poll
+ack_ms=5000        # every node's --ack-timeout-ms
+load_timeout_ms=5000 # each commit's timeout (the load command's TIMEOUT_MS)
+up_secs=(10 20)    # grp_up's waits: sockets, states
+
 # start_node N: node N of the group in $gdir; its command line in $gdir/N.cmd. The master
 # takes commands through a fifo and its stdout is read as it comes (grp_send, pipe mode).
 start_node() {
-    local n=$1
+    local n=$1 p=$poll
     grp_node_cmd "$n" "$tag-${grp_fabric#dpdk-}-$n-$((seq++))"
-    grp_cmd+=(--poll "$poll" --durability "$nosync_dur" --ack-timeout-ms 5000)
+    ((n != 1)) && [[ -n $replica_poll ]] && p=$replica_poll
+    grp_cmd+=(--poll "$p" --durability "$nosync_dur" --ack-timeout-ms "$ack_ms")
     if ((n == 1)); then
-        echo "${grp_cmd[*]} --commands" >"$gdir/1.cmd"
-        grp_start 1 pipe "${grp_cmd[@]}" --commands
+        grp_cmd=("${node1_wrap[@]}" "${grp_cmd[@]}" --commands)
+        echo "${grp_cmd[*]}" >"$gdir/1.cmd"
+        grp_start 1 pipe "${grp_cmd[@]}"
     else
         echo "${grp_cmd[*]}" >"$gdir/$n.cmd"
         grp_start "$n" none "${grp_cmd[@]}"
@@ -305,7 +390,7 @@ start_group() {
     grp_fabric=$d
     grp_udp_base=$((20000 + ($$ * 7 + RANDOM) % 30000))
     grp_conf
-    grp_up start_node 10 20 && return 0
+    grp_up start_node "${up_secs[@]}" && return 0
     if [[ $grp_error == "node 1 to be master" ]]; then
         warn "$d: node 1 did not become master"
     else
@@ -343,7 +428,8 @@ load() {
     a0=$(cpu_total_busy)
     t0=$(now_ns)
     # at worst every commit times out once
-    grp_send 1 $((60 + n / 500)) "load $n $k $dur 5000" || rc=$?
+    grp_send 1 $((60 + n / 500 + load_timeout_ms / 1000)) "load $n $k $dur $load_timeout_ms" ||
+        rc=$?
     ((rc == 3)) && return 1
     t1=$(now_ns)
     c1=$(cpu_of_pids "${grp_pid[@]}")
@@ -535,14 +621,27 @@ run_group() {
             fi
         done
     done
-    if ((syscalls)) && [[ $d == dpdk-vhost && $r == 1 ]]; then
-        syscall_run
-    fi
     if grp_send 1 10 stats; then
         echo "bench=rep node_stats driver=$d round=$r $(grp_since 1 'stats ' | cut -d' ' -f2- | tr ' ' '\n' | grep -E '^(commits|commits_failed|acks_timeouts|frames_rx|frames_tx|frames_rejected|wakes|yields|blocks|busy_pct)=' | tr '\n' ' ' | sed 's/ $//')" >>"$tmp/node_stats.txt"
     fi
     stop_group
     return 0
+}
+
+# syscall_group MODE: --syscalls in a dpdk-vhost group of its own, all nodes --poll MODE.
+syscall_group() {
+    local saved=$poll
+    poll=$1
+    if ! start_group dpdk-vhost "sys-$poll"; then
+        show_logs
+        echo "bench=rep test=syscalls driver=dpdk-vhost poll=$poll outstanding=32 error=group_start_failed" >>"$tmp/syscalls.line"
+    else
+        # a warm-up, then the counted load
+        load "${n_probe[yes,32]}" 32 "$sync_dur" || warn "dpdk-vhost poll=$poll: warm-up load failed"
+        syscall_run
+    fi
+    stop_group
+    poll=$saved
 }
 
 # --syscalls: on the master, over one sync=yes K=32 load: perf record of
@@ -551,7 +650,7 @@ run_group() {
 # perf stat for instructions (a hardware counter: absent in most VMs) and the CPU time.
 # Without perf: strace -c -f over a window that includes some idle time.
 syscall_run() {
-    local n=${n_max[yes,32]} pid=${grp_pid[1]} out="$tmp/syscalls.txt" c0 c1 tool rec_pid=
+    local n=$((quick ? 10000 : n_max[yes,32])) pid=${grp_pid[1]} out="$tmp/syscalls.txt" c0 c1 tool rec_pid=
     c0=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
     if command -v perf >/dev/null; then
         tool=perf
@@ -567,7 +666,7 @@ syscall_run() {
         perf_pid=$!
         sleep 0.5
     else
-        echo "bench=rep test=syscalls driver=dpdk-vhost outstanding=32 error=needs_perf_or_strace" >>"$tmp/syscalls.line"
+        echo "bench=rep test=syscalls driver=dpdk-vhost poll=$poll outstanding=32 error=needs_perf_or_strace" >>"$tmp/syscalls.line"
         return
     fi
     load "$n" 32 "$sync_dur"
@@ -581,7 +680,7 @@ syscall_run() {
     wait "$perf_pid" 2>/dev/null
     perf_pid=
     if ((ok != 0)); then
-        echo "bench=rep test=syscalls driver=dpdk-vhost outstanding=32 error=load_failed" >>"$tmp/syscalls.line"
+        echo "bench=rep test=syscalls driver=dpdk-vhost poll=$poll outstanding=32 error=load_failed" >>"$tmp/syscalls.line"
         return
     fi
     local commits sc="" ins="" top="" cpu_us spc ipc
@@ -613,11 +712,217 @@ syscall_run() {
     fi
     spc=$([[ $sc =~ ^[0-9]+$ ]] && calc "$sc / $commits" || echo n/a)
     ipc=$([[ $ins =~ ^[0-9]+$ ]] && calc "$ins / $commits" || echo "n/a(no_pmu)")
-    echo "bench=rep test=syscalls driver=dpdk-vhost sync=yes outstanding=32 durability=$sync_dur commits=$commits syscalls_per_commit=$spc instructions_per_commit=$ipc cpu_us_per_commit=$cpu_us tool=$tool commits_per_s=$(field "$last_load" commits_per_s)${top:+ top_syscalls_per_commit=$top}" >>"$tmp/syscalls.line"
+    echo "bench=rep test=syscalls driver=dpdk-vhost poll=$poll sync=yes outstanding=32 durability=$sync_dur commits=$commits syscalls_per_commit=$spc instructions_per_commit=$ipc cpu_us_per_commit=$cpu_us tool=$tool commits_per_s=$(field "$last_load" commits_per_s)${top:+ top_syscalls_per_commit=$top}" >>"$tmp/syscalls.line"
 }
 
+# ---- --instructions: callgrind on a udp master ----
+
+# cg_parse FILE: one line per function of a callgrind profile (one thread, one dump):
+# "NAME INCL_IR INCL_SYSCALLS SELF_IR SELF_SYSCALLS CALLS". Inclusive = self + the cost of
+# its calls to other functions (a call to itself is not added again).
+cg_parse() {
+    awk '
+        function fname(s,   p, id, rest) {
+            if (s !~ /^\([0-9]+\)/) return s
+            p = index(s, ")")
+            id = substr(s, 2, p - 2)
+            rest = substr(s, p + 1)
+            sub(/^ +/, "", rest)
+            if (rest != "") names[id] = rest
+            return names[id]
+        }
+        /^events:/ { for (i = 2; i <= NF; i++) { if ($i == "Ir") ci = i; if ($i == "sysCount") cs = i }; next }
+        /^fn=/ { cur = fname(substr($0, 4)); seen[cur] = 1; incall = 0; next }
+        /^cfn=/ { callee = fname(substr($0, 5)); seen[callee] = 1; next }
+        /^calls=/ { split(substr($0, 7), a, " "); calls[callee] += a[1]; incall = 1; next }
+        /^[0-9+*-]/ {
+            vi = (ci && ci <= NF) ? $ci : 0
+            vs = (cs && cs <= NF) ? $cs : 0
+            if (incall) {
+                if (callee != cur) { ii[cur] += vi; is[cur] += vs }
+                incall = 0
+            } else {
+                si[cur] += vi; ss[cur] += vs
+            }
+            next
+        }
+        END {
+            for (f in seen)
+                printf "%s %.0f %.0f %.0f %.0f %.0f\n", f, si[f] + ii[f], ss[f] + is[f], si[f], ss[f], calls[f]
+        }' "$1"
+}
+
+# cg_dump REASON: have the master's callgrind write (and zero) its counters; the profiles
+# of the dump, one per thread, go to $cgdir/REASON.dp (the datapath thread: the one with
+# dp_main) and $cgdir/REASON.all (all threads' functions, concatenated). 1 on failure.
+cg_dump() {
+    local why=$1 pid=${grp_pid[1]} f files=() i
+    timeout 120 callgrind_control -d "$why" "$pid" >/dev/null 2>&1 || return 1
+    for ((i = 0; i < 100; i++)); do
+        mapfile -t files < <(grep -l -x "desc: Trigger: dump $why" "$gdir"/cg.out.* 2>/dev/null)
+        ((${#files[@]})) && break
+        sleep 0.1
+    done
+    ((${#files[@]})) || return 1
+    : >"$cgdir/$why.all"
+    rm -f "$cgdir/$why.dp"
+    for f in "${files[@]}"; do
+        cg_parse "$f" >"$cgdir/$why.tab"
+        cat "$cgdir/$why.tab" >>"$cgdir/$why.all"
+        awk '$1 == "dp_main" { found = 1 } END { exit !found }' "$cgdir/$why.tab" &&
+            mv "$cgdir/$why.tab" "$cgdir/$why.dp"
+    done
+    rm -f "$cgdir/$why.tab" "${files[@]}"
+    [[ -f $cgdir/$why.dp ]]
+}
+
+# instr_report S N_SMALL N_LARGE: the lines of one sync mode, from $cgdir/{idle,S-small,
+# S-large}.dp and S-large.all.
+instr_report() {
+    local s=$1 ns=$2 nl=$3 dur
+    dur=$([[ $s == yes ]] && echo "$sync_dur" || echo "$nosync_dur")
+    awk -v s="$s" -v ns="$ns" -v nl="$nl" -v poll="$poll" -v dur="$dur" \
+        -v cps="${instr_cps[$s]:-}" -v failed="${instr_failed[$s]:-n/a}" -v top_n=10 '
+        FILENAME ~ /idle\.dp$/ { w = "i" }
+        FILENAME ~ /-small\.dp$/ { w = "s" }
+        FILENAME ~ /-large\.dp$/ { w = "l" }
+        FILENAME ~ /\.all$/ { w = "a" }
+        w == "a" { sys[$1] += $5; tsys += $5; next }
+        {
+            inc[w, $1] = $2; self[w, $1] = $4; calls[w, $1] = $6; fn[$1] = 1
+            tot[w] += $4; tots[w] += $5
+            # syscalls of the pass polling: the receive poll and the idle backoff
+            if ($1 in pollsys) psys[w] += $5
+            if ($5 > 0) dsys[w, $1] = $5
+            # allocator and lock entry points called on the datapath thread
+            f = $1
+            sub(/@.*/, "", f)
+            if (w == "l" && f ~ alloc_re) allocs += $6
+            if (w == "l" && f ~ lock_re) locks += $6
+        }
+        function per(x, n) { return n > 0 ? x / n : 0 }
+        function nm(f) { return f == "syscall" ? "futex" : f }
+        # top6(M): the 6 largest of cnt[tn[1..M]] as NAME=PER_COMMIT,...
+        function top6(m,   i, j, t, r) {
+            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++)
+                if (cnt[tn[j]] > cnt[tn[i]]) { t = tn[i]; tn[i] = tn[j]; tn[j] = t }
+            r = ""
+            for (i = 1; i <= m && i <= 6 && cnt[tn[i]] / nl >= 0.0005; i++)
+                r = r sprintf("%s%s=%.3f", (i > 1 ? "," : ""), nm(tn[i]), cnt[tn[i]] / nl)
+            return r == "" ? "none" : r
+        }
+        BEGIN {
+            alloc_re = "^(malloc|calloc|realloc|reallocarray|free|cfree|posix_memalign|aligned_alloc|memalign|valloc|mallocx|rallocx|sdallocx|dallocx|je_[a-z_]*alloc[a-z_]*|rte_[a-z_]*malloc[a-z_]*|rte_free|rte_realloc[a-z_]*|tern_[a-z_]*alloc|tern_free|mmap|munmap)$"
+            lock_re = "^(pthread_mutex_(timed)?lock|pthread_mutex_trylock|__pthread_mutex_lock[a-z_]*|pthread_rwlock_[a-z]*lock|pthread_spin_(try)?lock|pthread_cond_[a-z]*wait|sem_(timed)?wait|rte_spinlock_lock|rte_rwlock_[a-z_]*lock)$"
+            split("recvmmsg recvmsg recvfrom udp_rx_burst epoll_wait epoll_pwait poll ppoll sched_yield", a, " ")
+            for (i in a) pollsys[a[i]] = 1
+        }
+        END {
+            ps["i"] = calls["i", "tern_node_poll"]; ps["s"] = calls["s", "tern_node_poll"]
+            ps["l"] = calls["l", "tern_node_poll"]
+            if (ps["i"] == 0 || ps["l"] == 0 || nl <= ns) {
+                printf "bench=rep test=instructions driver=udp poll=%s sync=%s outstanding=32 error=no_passes_in_profile tool=callgrind\n", poll, s
+                exit
+            }
+            pp = tot["i"] / ps["i"]
+            dn = nl - ns; dp = ps["l"] - ps["s"]
+            work = (tot["l"] - tot["s"] - dp * pp) / dn
+            works = ((tots["l"] - psys["l"]) - (tots["s"] - psys["s"])) / dn
+            m = 0
+            delete cnt
+            for (k in fn) if ((("l", k) in dsys)) { m++; tn[m] = k; cnt[k] = dsys["l", k] }
+            dtop = top6(m)
+            m = 0
+            delete cnt
+            for (k in sys) if (sys[k] > 0) { m++; tn[m] = k; cnt[k] = sys[k] }
+            ptop = top6(m)
+            printf "bench=rep test=instructions driver=udp poll=%s sync=%s outstanding=32 durability=%s commits=%d small_commits=%d instructions_per_commit=%.0f work_instructions_per_commit=%.0f polling_instructions_per_pass=%.0f passes_per_commit=%.3f polling_instructions_per_commit=%.0f syscalls_per_commit=%.3f work_syscalls_per_commit=%.3f polling_syscalls_per_pass=%.3f polling_syscalls_per_commit=%.3f top_syscalls_per_commit=%s process_syscalls_per_commit=%.3f process_top_syscalls_per_commit=%s alloc_calls_per_commit=%.3f lock_calls_per_commit=%.3f failed=%s commits_per_s=%s tool=callgrind\n", \
+                poll, s, dur, nl, ns, tot["l"] / nl, work, pp, ps["l"] / nl, ps["l"] * pp / nl, \
+                tots["l"] / nl, works, psys["i"] / ps["i"], psys["l"] / nl, dtop, tsys / nl, ptop, \
+                allocs / nl, locks / nl, failed, (cps == "" ? "n/a" : cps)
+            # per function: the large load minus the small one, less its idle cost per pass
+            skip["dp_main"] = skip["tern_node_poll"] = skip["dp_pthread"] = 1
+            skip["start_thread"] = skip["clone"] = 1
+            m = 0
+            for (k in fn) {
+                if (k in skip) continue
+                v = (inc["l", k] - inc["s", k] - dp * per(inc["i", k], ps["i"])) / dn
+                if (v <= 0) continue
+                m++; tn[m] = k; tv[k] = v
+            }
+            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++)
+                if (tv[tn[j]] > tv[tn[i]]) { t = tn[i]; tn[i] = tn[j]; tn[j] = t }
+            for (i = 1; i <= m && i <= top_n; i++)
+                printf "bench=rep test=instructions_top driver=udp poll=%s sync=%s rank=%d fn=%s per_commit=%.0f self_per_commit=%.0f calls_per_commit=%.3f\n", \
+                    poll, s, i, tn[i], tv[tn[i]], \
+                    (self["l", tn[i]] - self["s", tn[i]] - dp * per(self["i", tn[i]], ps["i"])) / dn, \
+                    (calls["l", tn[i]] - calls["s", tn[i]]) / dn
+        }' "$cgdir/idle.dp" "$cgdir/$s-small.dp" "$cgdir/$s-large.dp" "$cgdir/$s-large.all"
+}
+
+# instr_run MODE: the --instructions measurement with the master's --poll MODE.
+instr_run() {
+    local saved=$poll s ok=1 ns nl
+    poll=$1
+    ns=$((quick ? 1000 : 2000))
+    nl=$((quick ? 5000 : 20000))
+    node1_wrap=(valgrind --tool=callgrind --separate-threads=yes --collect-systime=yes
+        --callgrind-out-file="$tmp/rcg-$poll-udp/cg.out.%p")
+    replica_poll=adaptive
+    ack_ms=600000
+    load_timeout_ms=600000
+    up_secs=(30 90)
+    if ! start_group udp "cg-$poll"; then
+        show_logs
+        echo "bench=rep test=instructions driver=udp poll=$poll error=group_start_failed tool=callgrind" >>"$tmp/instr.line"
+        ok=0
+    fi
+    cgdir="$gdir/cg"
+    mkdir -p "$cgdir"
+    # warm-up (log files, caches, first frames), then an idle window for the empty passes
+    if ((ok)) && load 1000 32 "$nosync_dur" && load 500 32 "$sync_dur" && cg_dump warm &&
+        sleep "$([[ $quick == 1 ]] && echo 0.5 || echo 1)" && cg_dump idle; then
+        for s in yes no; do
+            local dur
+            dur=$([[ $s == yes ]] && echo "$sync_dur" || echo "$nosync_dur")
+            if load "$ns" 32 "$dur" && cg_dump "$s-small" && load "$nl" 32 "$dur" &&
+                cg_dump "$s-large"; then
+                instr_cps[$s]=$(field "$last_load" commits_per_s)
+                instr_failed[$s]=$(field "$last_load" failed)
+                [[ ${instr_failed[$s]} == 0 ]] ||
+                    warn "instructions poll=$poll sync=$s: ${instr_failed[$s]} commits failed"
+                instr_report "$s" "$ns" "$nl" >>"$cgdir/lines"
+            else
+                echo "bench=rep test=instructions driver=udp poll=$poll sync=$s error=load_or_dump_failed tool=callgrind" >>"$tmp/instr.line"
+                show_logs
+                break
+            fi
+        done
+    elif ((ok)); then
+        echo "bench=rep test=instructions driver=udp poll=$poll error=warmup_or_dump_failed tool=callgrind" >>"$tmp/instr.line"
+        show_logs
+    fi
+    # the master's ack timeouts over its whole run (after the last dump: not counted)
+    local at=n/a
+    ((ok)) && grp_send 1 60 stats && at=$(field "$(grp_since 1 'stats ')" acks_timeouts)
+    [[ $at == 0 || $at == n/a ]] || warn "instructions poll=$poll: $at ack timeouts under valgrind"
+    [[ -f $cgdir/lines ]] &&
+        sed "s|^\(bench=rep test=instructions .*\) tool=callgrind\$|\1 acks_timeouts=${at:-n/a} tool=callgrind|" \
+            "$cgdir/lines" >>"$tmp/instr.line"
+    stop_group
+    node1_wrap=()
+    replica_poll=
+    ack_ms=5000
+    load_timeout_ms=5000
+    up_secs=(10 20)
+    poll=$saved
+}
+declare -A instr_cps=() instr_failed=()
+
+ndrivers=${#drivers[@]}
 # The fabric RTT first (the stages lines use it); printed with the other floors.
-rtt_run_out=$(rtt_run)
+rtt_run_out=
+((ndrivers)) && rtt_run_out=$(rtt_run)
 # rtt_run ran in a subshell: take its p50s from its lines
 while read -r line; do
     fd=$(field "$line" driver)
@@ -625,7 +930,7 @@ while read -r line; do
     [[ -n $fd && -n $fv ]] && floor[rtt,$fd]=$fv
 done <<<"$rtt_run_out"
 
-for ((r = 1; r <= rounds; r++)); do
+for ((r = 1; r <= rounds && ndrivers; r++)); do
     floor_run "$r"
     for d in "${drivers[@]}"; do
         run_group "$d" "$r" || warn "$d round $r failed"
@@ -638,6 +943,15 @@ for ((r = 1; r <= rounds; r++)); do
         fi
     done
 done
+# The extras, each in groups of their own, in both poll modes.
+if ((syscalls)); then
+    syscall_group busy
+    syscall_group adaptive
+fi
+if ((instructions)); then
+    instr_run busy
+    instr_run adaptive
+fi
 # The floor lines (median round)
 floor_med() {
     local r v=()
@@ -647,8 +961,10 @@ floor_med() {
 fd_p50=$(floor_med p50_us)
 fd_ops=$(floor_med ops_per_s)
 fd_p99=$(floor_med p99_us)
-echo "bench=floor test=fdatasync size=128 ops_per_s=$fd_ops p50_us=$fd_p50 p99_us=$fd_p99 ops=$floor_ops rounds=$rounds fs=$fs_type"
-printf '%s\n' "$rtt_run_out"
+if ((ndrivers)); then
+    echo "bench=floor test=fdatasync size=128 ops_per_s=$fd_ops p50_us=$fd_p50 p99_us=$fd_p99 ops=$floor_ops rounds=$rounds fs=$fs_type"
+    printf '%s\n' "$rtt_run_out"
+fi
 
 for d in "${drivers[@]}"; do
     for s in yes no; do
@@ -662,6 +978,7 @@ for d in "${drivers[@]}"; do
 done
 [[ -f $tmp/node_stats.txt ]] && cat "$tmp/node_stats.txt"
 [[ -f $tmp/syscalls.line ]] && cat "$tmp/syscalls.line"
+[[ -f $tmp/instr.line ]] && cat "$tmp/instr.line"
 
 # ---- ratios ----
 
