@@ -155,6 +155,17 @@ tern_feeder_heartbeat_due(const struct tern_feeder *f, uint64_t now_ns)
 	       feed_elapsed(now_ns, f->heartbeat_ns_last) >= f->heartbeat_ns;
 }
 
+/* The earliest of the next heartbeat and, with entries in flight, the retransmit timeout. */
+uint64_t
+tern_feeder_next_timer(const struct tern_feeder *f)
+{
+	uint64_t t = f->stats.heartbeats == 0 ? 0 : f->heartbeat_ns_last + f->heartbeat_ns;
+
+	if (f->started && tern_feeder_in_flight(f) > 0)
+		t = feed_min(t, f->progress_ns + f->rto_ns);
+	return t;
+}
+
 void
 tern_feeder_heartbeat_sent(struct tern_feeder *f, uint64_t now_ns)
 {

@@ -187,6 +187,21 @@ tern_rstream_ack_due(struct tern_rstream *r, uint64_t now_ns, uint64_t *received
 	return true;
 }
 
+/* The earliest of an ACK resend (while behind) and a NAK resend (while a gap is open). */
+uint64_t
+tern_rstream_next_timer(const struct tern_rstream *r)
+{
+	uint64_t t = UINT64_MAX;
+
+	if (r->ack_wanted)
+		return 0;
+	if (behind(r))
+		t = r->ack_ns_last + r->ack_ns;
+	if (gap_open(r))
+		t = feed_min(t, r->nak_ns_last == NAK_NOW ? 0 : r->nak_ns_last + r->nak_ns);
+	return t;
+}
+
 /* DESIGN.md 3: "gaps trigger a NAK", at most one per gap per nak_ns without progress. */
 bool
 tern_rstream_nak_due(struct tern_rstream *r, uint64_t now_ns, uint64_t *first, uint64_t *last)

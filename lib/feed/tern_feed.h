@@ -170,6 +170,13 @@ bool tern_feeder_heartbeat_due(const struct tern_feeder *f, uint64_t now_ns);
 /** A heartbeat was sent at @p now_ns. */
 void tern_feeder_heartbeat_sent(struct tern_feeder *f, uint64_t now_ns);
 
+/**
+ * When this feeder next needs its caller without any event arriving: the next heartbeat,
+ * or the retransmit timeout while entries are in flight (ns, the callers' clock; 0: now).
+ * A caller that blocks until then misses no timer.
+ */
+uint64_t tern_feeder_next_timer(const struct tern_feeder *f);
+
 /** Entries sent but not yet acknowledged as received. */
 static inline uint64_t
 tern_feeder_in_flight(const struct tern_feeder *f)
@@ -278,6 +285,12 @@ bool tern_rstream_ack_due(struct tern_rstream *r, uint64_t now_ns, uint64_t *rec
  */
 bool tern_rstream_nak_due(struct tern_rstream *r, uint64_t now_ns, uint64_t *first,
 			  uint64_t *last);
+
+/**
+ * When this stream next needs its caller without any event arriving: an ACK resend while
+ * behind the master, a NAK resend while a gap is open (ns; 0: now; UINT64_MAX: never).
+ */
+uint64_t tern_rstream_next_timer(const struct tern_rstream *r);
 
 #ifdef __cplusplus
 }

@@ -128,6 +128,8 @@ struct tern_node {
 	struct pending *pend;
 	uint32_t pend_free;
 	uint32_t n_pending;
+	bool pend_dirty;	/* an ack, a log event or a commit since the last pend_check */
+	uint64_t pend_deadline; /* earliest ack deadline pending (may be early, never late) */
 	struct fifo fifo[CLASSES];
 	uint64_t commit_vlsn;
 	uint64_t sent_high;	 /* highest VLSN sent to any replica */
@@ -618,6 +620,11 @@ pend_check(struct tern_node *n)
 
 	if (n->n_pending == 0)
 		return 0;
+	/* Nothing a commit waits for has moved, and no deadline is due: nothing to do. */
+	if (!n->pend_dirty && n->now < n->pend_deadline)
+		return 0;
+	n->pend_dirty = false;
+	n->pend_deadline = UINT64_MAX;
 	local_vlsn[TERN_LOG_SYNC] = tern_log_durable_vlsn(n->log);
 	local_vlsn[TERN_LOG_WRITE_NO_SYNC] = tern_log_written_vlsn(n->log);
 	local_vlsn[TERN_LOG_NO_SYNC] = tern_log_last_vlsn(n->log);
@@ -651,6 +658,9 @@ pend_check(struct tern_node *n)
 		}
 		if (n->now >= f->min_deadline)
 			busy |= pend_expire(n, c, local_vlsn[local]);
+		if (f->head == NONE32)
+			f->min_deadline = UINT64_MAX;
+		n->pend_deadline = TERN_MIN(n->pend_deadline, f->min_deadline);
 	}
 	return busy;
 }
@@ -886,7 +896,10 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 			f->tail = pi;
 			if (p->deadline_ns < f->min_deadline)
 				f->min_deadline = p->deadline_ns;
+			if (p->deadline_ns < n->pend_deadline)
+				n->pend_deadline = p->deadline_ns;
 			n->n_pending++;
+			n->pend_dirty = true;
 		}
 		n->stats.commits += got;
 		taken += got;
@@ -1026,6 +1039,7 @@ master_ack(struct tern_node *n, uint16_t src, uint64_t received, uint64_t durabl
 	received = TERN_MIN(received, f->high_vlsn);
 	durable = TERN_MIN(durable, received);
 	tern_ack_record(&n->ack, src, received, durable);
+	n->pend_dirty = true;
 	maj = tern_ack_vlsn(&n->ack, TERN_ACK_SIMPLE_MAJORITY, true);
 	if (maj != UINT64_MAX && maj > n->ack_maj_last) {
 		n->ack_maj_last = maj;
@@ -1626,12 +1640,14 @@ on_log_event(void *arg, const struct tern_log_event *ev)
 
 	switch (ev->type) {
 	case TERN_LOG_EV_DURABLE:
+		n->pend_dirty = true;
 		if (n->state == TERN_NODE_MASTER)
 			stamp_push(&n->st_local[TERN_LOG_SYNC], ev->vlsn, n->now);
 		else if (n->state == TERN_NODE_REPLICA)
 			tern_rstream_durable(&n->rs, ev->vlsn);
 		break;
 	case TERN_LOG_EV_WRITTEN:
+		n->pend_dirty = true;
 		if (n->state == TERN_NODE_MASTER)
 			stamp_push(&n->st_local[TERN_LOG_WRITE_NO_SYNC], ev->vlsn, n->now);
 		break;
@@ -1801,6 +1817,7 @@ tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node
 		n->fifo[c].head = n->fifo[c].tail = NONE32;
 		n->fifo[c].min_deadline = UINT64_MAX;
 	}
+	n->pend_deadline = UINT64_MAX;
 	lo = o->log;
 	lo.on_event = on_log_event;
 	lo.event_arg = n;
@@ -1875,6 +1892,30 @@ uint64_t
 tern_node_term(const struct tern_node *n)
 {
 	return n->term;
+}
+
+uint64_t
+tern_node_next_timer_ns(const struct tern_node *n)
+{
+	uint64_t t = UINT64_MAX;
+
+	switch (n->state) {
+	case TERN_NODE_MASTER:
+		for (unsigned int i = 0; i < n->n_feeders; i++)
+			t = TERN_MIN(t, tern_feeder_next_timer(&n->feeders[i]));
+		if (n->n_pending > 0)
+			t = TERN_MIN(t, n->pend_dirty ? 0 : n->pend_deadline);
+		break;
+	case TERN_NODE_REPLICA:
+		t = tern_rstream_next_timer(&n->rs);
+		break;
+	case TERN_NODE_UNKNOWN:
+		t = n->syncup_sent ? n->syncup_ns_last + n->o.syncup_ns : 0;
+		break;
+	default:
+		break;
+	}
+	return t;
 }
 
 uint64_t

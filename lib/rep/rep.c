@@ -228,7 +228,7 @@ tern_rep_opts_init(struct tern_rep_opts *o, size_t size)
 	o->commit_ring = 4096;
 	o->max_pending = 4096;
 	o->yield_us = 1000;
-	o->idle_block_us = 1000;
+	o->idle_block_us = 100000;
 }
 
 static int
@@ -579,7 +579,7 @@ dp_requests(struct tern_rep *rep)
 static void
 dp_backoff(struct tern_rep *rep, uint64_t now)
 {
-	uint64_t block;
+	uint64_t block, next;
 
 	if (rep->o.poll == TERN_NET_POLL_BUSY) {
 		rte_pause();
@@ -608,7 +608,13 @@ dp_backoff(struct tern_rep *rep, uint64_t now)
 		__atomic_store_n(&rep->sh.dp_sleeping, 0, __ATOMIC_RELAXED);
 		return;
 	}
-	block = rep->dp.block_ns;
+	/* Until the node's next timer, at most idle_block_us. */
+	next = tern_node_next_timer_ns(rep->dp.node);
+	if (next <= now) {
+		__atomic_store_n(&rep->sh.dp_sleeping, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	block = TERN_MIN(rep->dp.block_ns, next - now);
 	rep->dp.blocks++;
 	tern_net_wait(rep->dp.net, 0, block);
 	__atomic_store_n(&rep->sh.dp_sleeping, 0, __ATOMIC_RELAXED);

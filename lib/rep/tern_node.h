@@ -182,6 +182,14 @@ uint64_t tern_node_term(const struct tern_node *n);
 /** On the master: highest VLSN whose commit's durability held; on a replica: the
  * master's commit VLSN as last heard. */
 uint64_t tern_node_commit_vlsn(const struct tern_node *n);
+/**
+ * When the node next has something to do that no frame, log completion or commit will
+ * announce: a heartbeat, a retransmission, an ACK or NAK resend, a syncup retry, an ack
+ * deadline (ns on the callers' clock; 0: now; UINT64_MAX: nothing pending). A poll loop
+ * may block until then when it is woken by frames, storage completions and commits.
+ */
+uint64_t tern_node_next_timer_ns(const struct tern_node *n);
+
 /** The node's log (for reads and checks; do not append). */
 struct tern_log *tern_node_log(struct tern_node *n);
 

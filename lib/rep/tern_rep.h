@@ -27,8 +27,9 @@
  * on a submitted commit or request: the net driver watches both eventfds (wake_fds of
  * tern_net_opts), and a submitter writes its eventfd only when it sees the datapath
  * blocking (one flag, checked after the enqueue; no system call otherwise). The block
- * itself lasts at most idle_block_us (default 1000 us): the node's timers (heartbeats,
- * retransmission, ack timeouts) run when it ends.
+ * itself lasts until the node's next timer (tern_node_next_timer_ns(): a heartbeat,
+ * retransmission, ACK/NAK resend, syncup retry or ack deadline), and at most
+ * idle_block_us (default 100 ms).
  *
  * Errors of this library: -EINVAL, -ENOMEM, -EAGAIN, -ETIMEDOUT, -TERN_ECLOSED, and
  * those of the node, the log and the drivers (tern_strerror() prints each).
@@ -89,7 +90,7 @@ struct tern_rep_opts {
 	unsigned int batches;		   /**< group-commit buffers (0: the log's default) */
 	uint32_t mtu;			   /**< largest datagram (0: the node's default) */
 	uint64_t yield_us;	/**< adaptive: idle time before blocking (default 1000) */
-	uint64_t idle_block_us; /**< adaptive: longest block when idle (default 1000) */
+	uint64_t idle_block_us; /**< adaptive: longest block when idle (default 100000) */
 };
 
 /** Fill @p o with defaults; @p size is sizeof(*o). */

@@ -237,6 +237,32 @@ feeder_heartbeats_are_paced(void)
 	CU_ASSERT(!tern_feeder_heartbeat_due(&f, 1 * MS));
 }
 
+/* The next timer is the heartbeat, or the retransmit timeout while entries are in flight. */
+static void
+feeder_next_timer_is_the_heartbeat_or_the_rto(void)
+{
+	struct tern_feeder f;
+	struct tern_feeder_opts o = {.heartbeat_ns = 50 * MS, .rto_ns = 5 * MS, .window = 100};
+	uint64_t a, b;
+
+	tern_feeder_init(&f, 2, &o, 0);
+	UT_EQ_INT(tern_feeder_next_timer(&f), 0); /* the first heartbeat is due now */
+	tern_feeder_heartbeat_sent(&f, 10 * MS);
+	UT_EQ_INT(tern_feeder_next_timer(&f), 60 * MS);
+	tern_feeder_start(&f, 1, 10 * MS);
+	UT_EQ_INT(tern_feeder_next_timer(&f), 60 * MS); /* nothing in flight */
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 8, 12 * MS, &a, &b));
+	tern_feeder_sent(&f, 8, 12 * MS);
+	UT_EQ_INT(tern_feeder_next_timer(&f), 17 * MS);
+	/* Every timer it names is one tern_feeder_next() acts on. */
+	CU_ASSERT(!tern_feeder_next(&f, 8, 17 * MS - 1, &a, &b));
+	CU_ASSERT(tern_feeder_next(&f, 8, 17 * MS, &a, &b));
+	UT_EQ_INT(f.stats.timeouts, 1);
+	tern_feeder_sent(&f, 8, 17 * MS);
+	tern_feeder_on_ack(&f, 8, 8, 100, 18 * MS);
+	UT_EQ_INT(tern_feeder_next_timer(&f), 60 * MS);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -253,5 +279,6 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, feeder_ack_past_next_moves_the_stream_on);
 	CU_ADD_TEST(s, feeder_reordered_ack_moves_nothing);
 	CU_ADD_TEST(s, feeder_heartbeats_are_paced);
+	CU_ADD_TEST(s, feeder_next_timer_is_the_heartbeat_or_the_rto);
 	return tern_ut_run(argc, argv);
 }

@@ -104,6 +104,37 @@ rstream_duplicates_are_skipped_and_acked(void)
 	CU_ASSERT(!tern_rstream_nak_due(&r, 3, &a, &b));
 }
 
+/* The next timer names the ACK resend while behind and the NAK resend while a gap is open. */
+static void
+rstream_next_timer_names_ack_and_nak_resends(void)
+{
+	struct tern_rstream r;
+	uint64_t rec, dur, a, b, t = 100 * MS;
+	uint32_t credit;
+
+	make(&r, 1, t);
+	UT_EQ_INT(tern_rstream_next_timer(&r), UINT64_MAX); /* caught up: nothing to resend */
+	tern_rstream_want_ack(&r);
+	UT_EQ_INT(tern_rstream_next_timer(&r), 0);
+	TERN_CU_ASSERT_FATAL(tern_rstream_ack_due(&r, t, &rec, &dur, &credit));
+	/* A frame past a gap: behind, with a NAK due at once and then after nak_ns. */
+	UT_EQ_INT(tern_rstream_on_entries(&r, 5, 9, 0, t), 0);
+	UT_EQ_INT(tern_rstream_next_timer(&r), 0);
+	TERN_CU_ASSERT_FATAL(tern_rstream_nak_due(&r, t, &a, &b));
+	(void)tern_rstream_ack_due(&r, t, &rec, &dur, &credit);
+	UT_EQ_INT(tern_rstream_next_timer(&r), t + 1 * MS);
+	CU_ASSERT(!tern_rstream_nak_due(&r, t + 1 * MS - 1, &a, &b));
+	CU_ASSERT(tern_rstream_nak_due(&r, t + 1 * MS, &a, &b));
+	/* Now the ACK resend (ack_ns = 2 ms after the last ACK) comes first. */
+	UT_EQ_INT(tern_rstream_next_timer(&r), t + 2 * MS);
+	/* Filled: nothing left to time. */
+	UT_EQ_INT(tern_rstream_on_entries(&r, 1, 9, 0, t + 3 * MS), 1);
+	tern_rstream_appended(&r, 9);
+	tern_rstream_durable(&r, 9);
+	TERN_CU_ASSERT_FATAL(tern_rstream_ack_due(&r, t + 3 * MS, &rec, &dur, &credit));
+	UT_EQ_INT(tern_rstream_next_timer(&r), UINT64_MAX);
+}
+
 static void
 rstream_gap_naks_exactly_the_missing_range(void)
 {
@@ -526,6 +557,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, rstream_accepts_entries_in_order);
 	CU_ADD_TEST(s, rstream_duplicates_are_skipped_and_acked);
 	CU_ADD_TEST(s, rstream_gap_naks_exactly_the_missing_range);
+	CU_ADD_TEST(s, rstream_next_timer_names_ack_and_nak_resends);
 	CU_ADD_TEST(s, rstream_nak_is_rate_limited_per_gap);
 	CU_ADD_TEST(s, rstream_new_gap_naks_at_once);
 	CU_ADD_TEST(s, rstream_heartbeat_tail_gap_is_naked_without_progress);
