@@ -72,6 +72,10 @@
  * - `promisc=0|1`  put ports in promiscuous mode (default 0)
  * - `start_ms=N`   how long to retry a port start that fails, e.g. a memif client
  *                  whose server is not up yet (default 5000)
+ * - `stream_ns=N`  copy tx datagrams of 512 bytes or more into their mbufs with
+ *                  streaming (non-temporal) stores while plain copies cost more than N
+ *                  ns a KiB, as when the peer process's core is far (dpdk.c has the
+ *                  figures); 0 never streams (default 200)
  */
 #ifndef TERN_NET_DPDK_H
 #define TERN_NET_DPDK_H
