@@ -590,7 +590,6 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 	struct tern_rep_txn *t = calloc(lr->k, sizeof(*t));
 	uint8_t *buf = calloc(lr->k, (size_t)lr->size + 8);
 	uint64_t *lat = calloc(lr->n + 1, sizeof(*lat));
-	uint64_t *seq = calloc(lr->k, sizeof(*seq));
 	uint64_t submitted = 0, done = 0, ok = 0, failed = 0, t0, t1;
 	double s_queue = 0, s_local = 0, s_sent = 0, s_ack = 0, s_done = 0;
 	uint64_t n_local = 0, n_sent = 0, n_ack = 0;
@@ -598,19 +597,26 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 	unsigned int first_master = TERN_WIRE_NODE_ALL, first_needed = 0, first_received = 0;
 	unsigned int i;
 
-	if (t == NULL || buf == NULL || lat == NULL || seq == NULL) {
+	if (t == NULL || buf == NULL || lat == NULL) {
 		fprintf(stderr, PROG ": load: out of memory\n");
 		goto out;
 	}
+	/* Payloads differ by their first 8 bytes (the commit's number); the rest is fixed. */
+	for (i = 0; i < lr->k; i++)
+		for (uint32_t b = 8; b < lr->size; b++)
+			buf[(size_t)i * (lr->size + 8) + b] = (uint8_t)(i * 31 + b);
 	t0 = tern_rep_now_ns(rep);
 	for (;;) {
-		/* Keep K in flight: refill free slots, then wait for the oldest. */
-		for (i = 0; i < lr->k && submitted < lr->n; i++) {
-			uint8_t *p = buf + (size_t)i * (lr->size + 8);
+		/*
+		 * Keep K in flight. Commits take slots in turn (commit c uses slot c % K) and
+		 * are collected in order, so submitting and finding the oldest are O(1).
+		 */
+		while (submitted < lr->n && submitted - done < lr->k) {
+			uint8_t *p;
 			int rc;
 
-			if (__atomic_load_n(&t[i].state, __ATOMIC_ACQUIRE) != TERN_REP_TXN_IDLE)
-				continue; /* in flight, or done and not yet collected */
+			i = (unsigned int)(submitted % lr->k);
+			p = buf + (size_t)i * (lr->size + 8);
 			if (lr->gap_us > 0) {
 				struct timespec g = {.tv_sec = (time_t)(lr->gap_us / 1000000),
 						     .tv_nsec =
@@ -619,8 +625,6 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 				nanosleep(&g, NULL);
 			}
 			memcpy(p, &submitted, 8 < lr->size ? 8 : lr->size);
-			for (uint32_t b = 8; b < lr->size; b++)
-				p[b] = (uint8_t)(submitted * 31 + b);
 			tern_rep_txn_init(rep, &t[i], p, lr->size);
 			t[i].dur = lr->dur;
 			t[i].timeout_ns = lr->timeout_ns;
@@ -632,26 +636,20 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 				fprintf(stderr, PROG ": load: submit: %s\n", tern_strerror(rc));
 				goto out;
 			}
-			seq[i] = submitted++;
+			submitted++;
 		}
-		if (done == submitted && submitted == lr->n)
-			break;
+		if (done == submitted) {
+			if (submitted == lr->n)
+				break;
+			sched_yield(); /* the ring is full of other threads' commits */
+			continue;
+		}
 		/* Wait for the oldest in flight. */
 		{
-			unsigned int o = lr->k;
-			uint64_t best = UINT64_MAX;
+			unsigned int o = (unsigned int)(done % lr->k);
 			const struct tern_commit_done *d;
 			int rc;
 
-			for (i = 0; i < lr->k; i++)
-				if (__atomic_load_n(&t[i].state, __ATOMIC_ACQUIRE) !=
-					    TERN_REP_TXN_IDLE &&
-				    seq[i] < best) {
-					best = seq[i];
-					o = i;
-				}
-			if (o == lr->k)
-				break;
 			rc = tern_rep_wait(rep, &t[o], TERN_TIME_NEVER);
 			d = &t[o].done;
 			if (rc == 0) {
@@ -686,7 +684,6 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 			}
 			s_done += (double)(int64_t)(d->t_done_ns - d->t_submit_ns);
 			t[o].state = TERN_REP_TXN_IDLE; /* slot free (its wait returned) */
-			seq[o] = UINT64_MAX;
 		}
 	}
 	t1 = tern_rep_now_ns(rep);
@@ -715,7 +712,6 @@ out:
 	free(t);
 	free(buf);
 	free(lat);
-	free(seq);
 }
 
 /* ---- main ---- */

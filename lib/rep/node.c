@@ -1704,11 +1704,18 @@ tern_node_poll(struct tern_node *n, uint64_t now_ns)
 
 	n->now = now_ns;
 	busy = rx_pass(n);
-	busy |= tern_log_poll(n->log);
 	if (n->state == TERN_NODE_MASTER) {
-		busy |= pend_check(n);
+		/*
+		 * DESIGN.md 5: local fsync and shipping to replicas run in parallel. Frames go
+		 * out before the log submits its write and fdatasync, so the replicas' path
+		 * (wire, their fsync, the ACK) does not also wait for that submission.
+		 */
 		busy |= master_feed(n);
+		tx_flush(n);
+		busy |= tern_log_poll(n->log);
+		busy |= pend_check(n);
 	} else {
+		busy |= tern_log_poll(n->log);
 		busy |= replica_report(n);
 	}
 	tx_flush(n);
