@@ -550,13 +550,20 @@ pend_complete(struct tern_node *n, unsigned int cls, uint32_t prev, int err)
 	d->acks_received = (uint8_t)tern_ack_count(&n->ack, p->vlsn, durable);
 	d->t_submit_ns = p->t_submit;
 	d->t_assign_ns = p->t_assign;
-	d->t_local_ns = local == TERN_LOG_NO_SYNC ? p->t_assign
-						   : stamp_find(&n->st_local[local], p->vlsn, n->now);
+	/*
+	 * Stamps are pass times: a stage seen in the pass that assigned the VLSN may carry
+	 * an earlier time than the assignment (clamped so the stages stay in order).
+	 */
+	d->t_local_ns = local == TERN_LOG_NO_SYNC
+				? p->t_assign
+				: TERN_MAX(stamp_find(&n->st_local[local], p->vlsn, n->now),
+					   p->t_assign);
 	if (d->acks_needed > 0) {
-		d->t_sent_ns = stamp_find(&n->st_sent, p->vlsn, n->now);
+		d->t_sent_ns = TERN_MAX(stamp_find(&n->st_sent, p->vlsn, n->now), p->t_assign);
 		d->t_acked_ns = policy == TERN_ACK_SIMPLE_MAJORITY && durable
 					? stamp_find(&n->st_ack, p->vlsn, n->now)
 					: n->now;
+		d->t_acked_ns = TERN_MAX(d->t_acked_ns, d->t_sent_ns);
 	} else {
 		d->t_acked_ns = p->t_assign;
 	}
