@@ -1667,8 +1667,17 @@ on_log_event(void *arg, const struct tern_log_event *ev)
 			pend_fail_range(n, ev->first, ev->last, ev->err);
 			if (tern_log_last_vlsn(n->log) < ev->last)
 				master_rewind(n);
+		} else if (n->state == TERN_NODE_REPLICA && tern_log_error(n->log) == 0) {
+			/*
+			 * ENOSPC: the log rewound and takes appends again, so the stream must come
+			 * again from what it still has. The master's feeder may already count the
+			 * lost VLSNs as received (an ACK went out before the write failed) and
+			 * ignores NAKs for them: sync up again, so that the master restarts the
+			 * feeder from the matchpoint.
+			 */
+			replica_lost_master(n);
 		} else if (n->state == TERN_NODE_REPLICA) {
-			/* The stream must come again from what the log still has. */
+			/* Read-only: nothing more is appended; keep reporting what it has. */
 			tern_rstream_init(&n->rs, &n->o.rstream, n->master, n->term,
 					  tern_log_last_vlsn(n->log) + 1,
 					  tern_log_durable_vlsn(n->log));

@@ -1046,6 +1046,37 @@ node_syncup_narrows_a_wide_gap_in_rounds_to_the_exact_matchpoint(void)
 	fx_teardown();
 }
 
+/*
+ * A replica's log write fails with ENOSPC after the replica acknowledged the entries as
+ * received: the log drops them and rewinds. The master's feeder still believes the replica
+ * has them, so it must learn otherwise (the replica syncs up again) or the replica NAKs
+ * forever for VLSNs the feeder thinks were received, and never catches up.
+ */
+static void
+node_replica_write_enospc_after_its_ack_resyncs_and_catches_up(void)
+{
+	struct fx_node *m = &fx.n[0], *r = &fx.n[2];
+	uint64_t id;
+
+	fx_setup(TERN_NS_PER_S);
+	for (id = 0; id < 20; id++)
+		fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 20 && tern_log_durable_vlsn(tern_node_log(r->node)) == 20,
+		 TERN_NS_PER_S);
+	UT_EQ_INT(tern_log_durable_vlsn(tern_node_log(r->node)), 20);
+	/* The replica's next write fails for lack of space, once. */
+	tern_io_mem_fault(r->io, TERN_IO_MEM_OP_WRITE, 0, 1, -ENOSPC);
+	for (id = 20; id < 40; id++)
+		fx_commit(m, TERN_LOG_SYNC, TERN_LOG_NO_SYNC, TERN_ACK_SIMPLE_MAJORITY);
+	FX_UNTIL(fx.n_done == 40, TERN_NS_PER_S);
+	UT_EQ_INT(fx.n_done, 40);
+	FX_UNTIL(tern_log_written_vlsn(tern_node_log(r->node)) == 40, TERN_NS_PER_S);
+	UT_EQ_INT(tern_log_written_vlsn(tern_node_log(r->node)), 40);
+	fx_log_is_masters(r, 40);
+	tern_io_mem_fault(r->io, TERN_IO_MEM_OP_WRITE, 0, 0, 0);
+	fx_teardown();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1073,5 +1104,6 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, node_enospc_mid_append_on_a_replica_does_not_stall_it);
 	CU_ADD_TEST(s, node_syncup_rolls_back_exactly_the_diverged_suffix);
 	CU_ADD_TEST(s, node_syncup_narrows_a_wide_gap_in_rounds_to_the_exact_matchpoint);
+	CU_ADD_TEST(s, node_replica_write_enospc_after_its_ack_resyncs_and_catches_up);
 	return tern_ut_run(argc, argv);
 }
