@@ -884,6 +884,7 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 			struct pending *p = pend_at(n, pi);
 			unsigned int cls = cls_of(&q->dur);
 			struct fifo *f = &n->fifo[cls];
+			uint64_t tmo;
 
 			win_put(&n->win, &e[i], q->dur.replica_sync);
 			n->pend_free = p->next;
@@ -892,8 +893,10 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 			p->t_submit = q->t_submit_ns != 0 ? q->t_submit_ns : now_ns;
 			/* The caller's now may predate a submission it picked up in this pass. */
 			p->t_assign = TERN_MAX(now_ns, p->t_submit);
-			p->deadline_ns = p->t_submit +
-					 (q->timeout_ns != 0 ? q->timeout_ns : n->o.ack_timeout_ns);
+			tmo = q->timeout_ns != 0 ? q->timeout_ns : n->o.ack_timeout_ns;
+			/* TERN_TIME_NEVER (or a timeout past the clock's end) never passes. */
+			p->deadline_ns = tmo > UINT64_MAX - p->t_submit ? UINT64_MAX
+									  : p->t_submit + tmo;
 			p->cls = (uint8_t)cls;
 			p->next = NONE32;
 			if (f->tail == NONE32)

@@ -1077,6 +1077,45 @@ node_replica_write_enospc_after_its_ack_resyncs_and_catches_up(void)
 	fx_teardown();
 }
 
+/*
+ * A commit whose ack timeout is TERN_TIME_NEVER (or any value that runs past the end of
+ * the clock from its submission) waits for its acks: its deadline must not wrap around
+ * to the past and fail it at once with -TERN_EACKS.
+ */
+static void
+node_commit_with_a_never_ack_timeout_waits_for_its_acks(void)
+{
+	struct fx_node *m = &fx.n[0];
+	uint8_t buf[64];
+	struct tern_commit c[2];
+
+	fx_setup(TERN_NS_PER_S);
+	fx_commit_dflt(m);
+	FX_UNTIL(fx.n_done == 1, 100 * TERN_NS_PER_MS);
+	fx_crash(&fx.n[2]);
+	memset(c, 0, sizeof(c));
+	memset(buf, 1, sizeof(buf));
+	c[0].data = c[1].data = buf;
+	c[0].len = c[1].len = 16;
+	c[0].type = c[1].type = TERN_LOG_TYPE_USER;
+	c[0].dur.ack_policy = c[1].dur.ack_policy = TERN_ACK_ALL;
+	c[0].cookie = (void *)(uintptr_t)1;
+	c[1].cookie = (void *)(uintptr_t)2;
+	c[0].timeout_ns = TERN_TIME_NEVER;
+	c[1].timeout_ns = UINT64_MAX / 2 + 1;
+	fx.next_id = 3;
+	UT_EQ_INT(tern_node_commit(m->node, c, 2, fx.now), 2);
+	fx_run_ns(100 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done_count[1], 0);
+	UT_EQ_INT(fx.done_count[2], 0);
+	/* Still pending: they complete at close, and only then. */
+	fx_stop(m);
+	UT_EQ_INT(fx.done_count[1], 1);
+	UT_EQ_INT(fx.done[1].err, -TERN_ECLOSED);
+	UT_EQ_INT(fx.done_count[2], 1);
+	fx_teardown();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1105,5 +1144,6 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, node_syncup_rolls_back_exactly_the_diverged_suffix);
 	CU_ADD_TEST(s, node_syncup_narrows_a_wide_gap_in_rounds_to_the_exact_matchpoint);
 	CU_ADD_TEST(s, node_replica_write_enospc_after_its_ack_resyncs_and_catches_up);
+	CU_ADD_TEST(s, node_commit_with_a_never_ack_timeout_waits_for_its_acks);
 	return tern_ut_run(argc, argv);
 }
