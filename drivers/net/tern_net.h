@@ -20,9 +20,10 @@
  * No call allocates or takes a lock. A driver instance is used by one thread (the
  * datapath lcore of its queue).
  *
- * Idle: tern_net_wait() blocks until something may have arrived or the timeout passed
- * (rx interrupt, epoll, eventfd, or a short sleep where nothing better exists); the poll
- * loop calls it only after it found no work for a while (see tern_net_poll_mode).
+ * Idle: tern_net_wait() blocks until something may have arrived, one of the caller's
+ * wake fds fired (tern_net_opts.wake_fds: storage completions, queued commits) or the
+ * timeout passed (rx interrupt, epoll, or a short sleep where nothing better exists); the
+ * poll loop calls it only after it found no work for a while (see tern_net_poll_mode).
  */
 #ifndef TERN_NET_H
 #define TERN_NET_H
