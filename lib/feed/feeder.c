@@ -80,15 +80,27 @@ tern_feeder_on_ack(struct tern_feeder *f, uint64_t received, uint64_t durable, u
 /*
  * DESIGN.md 3: "gaps trigger a NAK"; the replica accepts only in order, so the feeder goes
  * back to the first VLSN the replica lacks and sends everything again from there
- * (go-back-N). A NAK for what an ACK already covered is old news.
+ * (go-back-N). A NAK for what an ACK already covered is old news, unless the replica keeps
+ * saying so: with no progress for rto_ns, the ACK was the stale one and the NAK is right.
  */
 bool
 tern_feeder_on_nak(struct tern_feeder *f, uint64_t first, uint64_t last, uint64_t now_ns)
 {
 	uint64_t from;
 
-	if (!f->started || first > last || last <= f->received_vlsn)
+	if (!f->started || first > last || first == 0)
 		return false;
+	if (first <= f->received_vlsn && feed_elapsed(now_ns, f->progress_ns) >= f->rto_ns) {
+		f->received_vlsn = first - 1;
+		f->durable_vlsn = feed_min(f->durable_vlsn, first - 1);
+		f->next_vlsn = first;
+		f->progress_ns = now_ns;
+		f->stats.regressions++;
+		f->stats.naks++;
+		return true;
+	}
+	if (last <= f->received_vlsn)
+		return false; /* reordered behind a newer ACK */
 	from = feed_max(first, f->received_vlsn + 1);
 	if (from >= f->next_vlsn)
 		return false;

@@ -100,6 +100,8 @@ struct tern_feeder_stats {
 	uint64_t stale_acks;     /**< ACKs that moved nothing */
 	uint64_t heartbeats;     /**< heartbeats sent */
 	uint64_t credit_stalls;  /**< tern_feeder_next() calls held back by the window */
+	uint64_t regressions;    /**< NAKs below received_vlsn believed after rto without
+				      progress (the ACK that claimed them was stale) */
 };
 
 /** One replica's feeder. Embed it; fields are read-only outside lib/feed. */
@@ -142,9 +144,12 @@ bool tern_feeder_on_ack(struct tern_feeder *f, uint64_t received, uint64_t durab
 
 /**
  * Take a NAK for [@p first, @p last]: rewind the stream to max(@p first, received + 1)
- * when that is below next_vlsn (go-back-N). A NAK for VLSNs already received is ignored,
- * and so is any NAK before tern_feeder_start(). A rewind restarts the retransmit timer.
- * @return true when the stream was rewound.
+ * when that is below next_vlsn (go-back-N). A NAK for VLSNs already received is old news
+ * and ignored, unless received_vlsn has not moved for rto_ns: then the ACK that claimed
+ * them was the stale one (sent before the replica restarted or resynced, delivered after
+ * this stream restarted), and the stream rewinds to @p first with received_vlsn
+ * @p first - 1 (counted as a regression). Any NAK before tern_feeder_start() is ignored.
+ * A rewind restarts the retransmit timer. @return true when the stream was rewound.
  */
 bool tern_feeder_on_nak(struct tern_feeder *f, uint64_t first, uint64_t last, uint64_t now_ns);
 

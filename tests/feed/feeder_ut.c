@@ -139,6 +139,39 @@ feeder_nak_of_received_vlsns_is_ignored(void)
 	UT_EQ_INT(f.stats.naks, 1);
 }
 
+/*
+ * A stale ACK (sent before the replica restarted, delivered after this stream restarted)
+ * claims VLSNs the replica lacks: its NAKs are ignored while the ACK is fresh, then
+ * believed once rto passed without progress, so the stream cannot stall for good.
+ */
+static void
+feeder_nak_below_received_is_believed_after_rto_without_progress(void)
+{
+	struct tern_feeder f;
+	uint64_t a, b;
+
+	make(&f, 100, 1000);
+	tern_feeder_sent(&f, 10, 0);
+	tern_feeder_on_ack(&f, 10, 10, 100, 100); /* the stale ACK */
+	CU_ASSERT(!tern_feeder_next(&f, 10, 200, &a, &b)); /* nothing in flight: no rto */
+	CU_ASSERT(!tern_feeder_on_nak(&f, 4, 10, 500));
+	UT_EQ_INT(f.received_vlsn, 10);
+	/* The replica keeps asking: after rto without progress it is right. */
+	TERN_CU_ASSERT_FATAL(tern_feeder_on_nak(&f, 4, 10, 1100));
+	UT_EQ_INT(f.received_vlsn, 3);
+	UT_EQ_INT(f.durable_vlsn, 3);
+	UT_EQ_INT(f.next_vlsn, 4);
+	UT_EQ_INT(f.stats.regressions, 1);
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 10, 1100, &a, &b));
+	UT_EQ_INT(a, 4);
+	UT_EQ_INT(b, 10);
+	/* The resent entries arrive: ACKs move received up again. */
+	tern_feeder_sent(&f, 10, 1100);
+	CU_ASSERT(tern_feeder_on_ack(&f, 10, 10, 100, 1200));
+	UT_EQ_INT(f.received_vlsn, 10);
+	UT_EQ_INT(tern_feeder_in_flight(&f), 0);
+}
+
 static void
 feeder_rto_rewinds_only_without_progress_while_in_flight(void)
 {
@@ -275,6 +308,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, feeder_replica_credit_bounds_entries_in_flight);
 	CU_ADD_TEST(s, feeder_nak_goes_back_to_the_first_missing_vlsn);
 	CU_ADD_TEST(s, feeder_nak_of_received_vlsns_is_ignored);
+	CU_ADD_TEST(s, feeder_nak_below_received_is_believed_after_rto_without_progress);
 	CU_ADD_TEST(s, feeder_rto_rewinds_only_without_progress_while_in_flight);
 	CU_ADD_TEST(s, feeder_ack_past_next_moves_the_stream_on);
 	CU_ADD_TEST(s, feeder_reordered_ack_moves_nothing);
