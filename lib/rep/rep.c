@@ -319,14 +319,29 @@ state_post(struct tern_rep *rep, enum tern_node_state state, uint16_t master, ui
 	rep->dp.last_posted = state;
 	rep->dp.posted_any = true;
 	if (rte_ring_sp_enqueue_elem(rep->states, &m, sizeof(m)) != 0) {
-		__atomic_fetch_add(&rep->ctl.dropped, 1, __ATOMIC_RELAXED);
-		REP_DIAG(ERR, "state ring full: %s not delivered to the listeners",
+		/* The control thread then delivers the latest state from sh.cur_*. */
+		__atomic_fetch_add(&rep->ctl.dropped, 1, __ATOMIC_RELEASE);
+		REP_DIAG(WARNING, "state ring full: %s queued as the latest state only",
 			 tern_node_state_str(state));
-		return;
 	}
 	/* A state change is rare: one write(2) to wake the control thread is fine. */
 	if (write(rep->efd, &one, sizeof(one)) < 0)
 		REP_DIAG(ERR, "eventfd write: %s", tern_strerror(-errno));
+}
+
+/* Tell every listener about a state (control thread). */
+static void
+ctl_deliver(struct tern_rep *rep, enum tern_node_state state, uint16_t master, uint64_t term)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&rep->ctl.lock);
+	rep->ctl.cur.state = state;
+	rep->ctl.cur.master = master;
+	rep->ctl.cur.term = term;
+	for (i = 0; i < rep->ctl.n; i++)
+		rep->ctl.l[i].fn(rep->ctl.l[i].arg, &rep->ctl.cur);
+	pthread_mutex_unlock(&rep->ctl.lock);
 }
 
 static void *
@@ -334,18 +349,19 @@ ctl_main(void *arg)
 {
 	struct tern_rep *rep = arg;
 	struct rep_state_msg m;
-	uint64_t cnt;
-	unsigned int i;
+	uint64_t cnt, dropped_seen = 0, dropped;
 
 	for (;;) {
-		while (rte_ring_sc_dequeue_elem(rep->states, &m, sizeof(m)) == 0) {
-			pthread_mutex_lock(&rep->ctl.lock);
-			rep->ctl.cur.state = (enum tern_node_state)m.state;
-			rep->ctl.cur.master = m.master;
-			rep->ctl.cur.term = m.term;
-			for (i = 0; i < rep->ctl.n; i++)
-				rep->ctl.l[i].fn(rep->ctl.l[i].arg, &rep->ctl.cur);
-			pthread_mutex_unlock(&rep->ctl.lock);
+		while (rte_ring_sc_dequeue_elem(rep->states, &m, sizeof(m)) == 0)
+			ctl_deliver(rep, (enum tern_node_state)m.state, m.master, m.term);
+		/* Changes that found the ring full: at least the latest state is delivered. */
+		dropped = __atomic_load_n(&rep->ctl.dropped, __ATOMIC_ACQUIRE);
+		if (dropped != dropped_seen) {
+			struct tern_rep_state_change c;
+
+			dropped_seen = dropped;
+			tern_rep_state(rep, &c);
+			ctl_deliver(rep, c.state, c.master, c.term);
 		}
 		if (__atomic_load_n(&rep->ctl.stop, __ATOMIC_ACQUIRE) &&
 		    rte_ring_empty(rep->states))
