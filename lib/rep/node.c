@@ -63,7 +63,6 @@ struct pending {
 	uint64_t deadline_ns;
 	uint64_t t_submit, t_assign;
 	uint32_t next;
-	uint8_t cls;
 };
 
 struct fifo {
@@ -345,6 +344,29 @@ win_cut(struct window *w, uint64_t vlsn)
 		win_reset(w, vlsn + 1);
 	else
 		w->head = w->ent[w->last & w->mask].off + w->ent[w->last & w->mask].len;
+}
+
+/* The log's view of a wire entry (the payload stays where it is). */
+static void
+entry_to_log(struct tern_log_entry *le, const struct tern_wire_entry *we)
+{
+	le->vlsn = we->vlsn;
+	le->term = we->term;
+	le->txn_id = we->txn_id;
+	le->timestamp_ns = we->timestamp_ns;
+	le->lsn = 0;
+	le->type = we->type;
+	le->len = we->len;
+	le->data = we->data;
+}
+
+/* The sync mode a replica appends an entry with: its flags' replica sync policy. */
+static enum tern_log_sync
+entry_sync(const struct tern_wire_entry *we)
+{
+	unsigned int m = we->flags & ENTRY_F_SYNC_MASK;
+
+	return m <= TERN_LOG_NO_SYNC ? (enum tern_log_sync)m : TERN_LOG_SYNC;
 }
 
 /* The entry @vlsn for the wire: from the window, else read from the log into scratch. */
@@ -822,6 +844,22 @@ master_rewind(struct tern_node *n)
 		n->o.on_state(n->o.arg, n->state, n->master, n->term);
 }
 
+/* Why commit @c cannot be taken (a negative error), or 0. */
+static int
+commit_refused(const struct tern_node *n, const struct tern_commit *c)
+{
+	const struct tern_durability *d = &c->dur;
+
+	if (n->state != TERN_NODE_MASTER)
+		return n->state == TERN_NODE_SHUTDOWN ? -TERN_ECLOSED : -TERN_ENOTMASTER;
+	if (d->local_sync > TERN_LOG_NO_SYNC || d->replica_sync > TERN_LOG_NO_SYNC ||
+	    d->ack_policy > TERN_ACK_NONE || c->type < TERN_LOG_TYPE_USER)
+		return -EINVAL;
+	if (c->len > n->scratch_cap)
+		return -E2BIG;
+	return 0;
+}
+
 unsigned int
 tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int cnt,
 		 uint64_t now_ns)
@@ -837,30 +875,17 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 		unsigned int k = 0, i, got;
 		int rc;
 
-		if (n->state != TERN_NODE_MASTER) {
-			fail_now(n, r, n->state == TERN_NODE_SHUTDOWN ? -TERN_ECLOSED
-								      : -TERN_ENOTMASTER);
+		rc = commit_refused(n, r);
+		if (rc != 0) {
+			fail_now(n, r, rc);
 			taken++;
 			continue;
 		}
-		if (d->local_sync > TERN_LOG_NO_SYNC || d->replica_sync > TERN_LOG_NO_SYNC ||
-		    d->ack_policy > TERN_ACK_NONE || r->type < TERN_LOG_TYPE_USER) {
-			fail_now(n, r, -EINVAL);
-			taken++;
-			continue;
-		}
-		if (r->len > n->scratch_cap) {
-			fail_now(n, r, -E2BIG);
-			taken++;
-			continue;
-		}
-		/* A run of commits with the same local sync policy goes in one append. */
+		/* A run of valid commits with the same local sync policy goes in one append. */
 		while (taken + k < cnt && k < DONE_BATCH && n->n_pending + k < n->o.max_pending) {
 			const struct tern_commit *q = &c[taken + k];
 
-			if (q->dur.local_sync != d->local_sync || q->len > n->scratch_cap ||
-			    q->type < TERN_LOG_TYPE_USER || q->dur.replica_sync > TERN_LOG_NO_SYNC ||
-			    q->dur.ack_policy > TERN_ACK_NONE)
+			if (q->dur.local_sync != d->local_sync || commit_refused(n, q) != 0)
 				break;
 			e[k].vlsn = next + k;
 			e[k].term = n->term;
@@ -897,7 +922,6 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 			/* TERN_TIME_NEVER (or a timeout past the clock's end) never passes. */
 			p->deadline_ns = tmo > UINT64_MAX - p->t_submit ? UINT64_MAX
 									  : p->t_submit + tmo;
-			p->cls = (uint8_t)cls;
 			p->next = NONE32;
 			if (f->tail == NONE32)
 				f->head = pi;
@@ -1431,8 +1455,8 @@ replica_entries(struct tern_node *n, struct tern_wire_entries *it)
 	uint64_t from = tern_rstream_on_entries(&n->rs, it->first_vlsn, it->last_vlsn,
 						it->commit_vlsn, n->now);
 	struct tern_wire_entry we;
+	enum tern_log_sync mode = TERN_LOG_SYNC;
 	unsigned int k = 0;
-	uint16_t mode = 0;
 	int rc;
 
 	if (from == 0)
@@ -1444,9 +1468,8 @@ replica_entries(struct tern_node *n, struct tern_wire_entries *it)
 
 		if (more && we.vlsn < from)
 			continue;
-		if (k > 0 && (!more || (we.flags & ENTRY_F_SYNC_MASK) != mode ||
-			      k == DONE_BATCH)) {
-			rc = tern_log_append(n->log, n->ents, k, (enum tern_log_sync)mode);
+		if (k > 0 && (!more || entry_sync(&we) != mode || k == DONE_BATCH)) {
+			rc = tern_log_append(n->log, n->ents, k, mode);
 			/* What the log took, a prefix even when it failed (ENOSPC mid-way). */
 			replica_took(n);
 			if (rc != (int)k) {
@@ -1463,18 +1486,8 @@ replica_entries(struct tern_node *n, struct tern_wire_entries *it)
 		if (!more)
 			break;
 		if (k == 0)
-			mode = we.flags & ENTRY_F_SYNC_MASK;
-		if (mode > TERN_LOG_NO_SYNC)
-			mode = TERN_LOG_SYNC;
-		n->ents[k].vlsn = we.vlsn;
-		n->ents[k].term = we.term;
-		n->ents[k].txn_id = we.txn_id;
-		n->ents[k].timestamp_ns = we.timestamp_ns;
-		n->ents[k].lsn = 0;
-		n->ents[k].type = we.type;
-		n->ents[k].len = we.len;
-		n->ents[k].data = we.data;
-		k++;
+			mode = entry_sync(&we);
+		entry_to_log(&n->ents[k++], &we);
 	}
 }
 
@@ -1515,18 +1528,8 @@ replica_fragment(struct tern_node *n, const struct tern_wire_fragment *f)
 	if (tern_rstream_on_entries(&n->rs, e.vlsn, e.vlsn, n->rs.commit_vlsn, n->now) != e.vlsn ||
 	    tern_log_error(n->log) != 0)
 		return;
-	le.vlsn = e.vlsn;
-	le.term = e.term;
-	le.txn_id = e.txn_id;
-	le.timestamp_ns = e.timestamp_ns;
-	le.lsn = 0;
-	le.type = e.type;
-	le.len = e.len;
-	le.data = e.data;
-	rc = tern_log_append(n->log, &le, 1,
-			     (e.flags & ENTRY_F_SYNC_MASK) <= TERN_LOG_NO_SYNC
-				     ? (enum tern_log_sync)(e.flags & ENTRY_F_SYNC_MASK)
-				     : TERN_LOG_SYNC);
+	entry_to_log(&le, &e);
+	rc = tern_log_append(n->log, &le, 1, entry_sync(&e));
 	replica_took(n);
 	if (rc < 0)
 		TERN_DIAG_RATELIMIT(1000, ERR, rep, "node %u: append of VLSN %" PRIu64 " failed: %s",
