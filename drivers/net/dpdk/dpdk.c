@@ -157,8 +157,7 @@ struct dp_net {
 	uint32_t mtu;	    /* largest datagram */
 	uint32_t frame_max; /* L2 headers + mtu */
 	uint32_t seg_room;  /* data bytes one mbuf holds */
-	uint16_t self_node;
-	bool prefetchw; /* the CPU has a prefetch for writing (tx_prefetch_w) */
+	bool prefetchw;	    /* the CPU has a prefetch for writing (tx_prefetch_w) */
 	unsigned int n_ports, n_peers, n_queues;
 	uint64_t tsc_hz, link_cycles, yield_cycles;
 	uint64_t stream_cycles; /* stream_ns in TSC cycles per KiB; 0: never stream */
@@ -1520,7 +1519,6 @@ dp_open(const struct tern_net_opts *uo, struct tern_net **out)
 	dn->n_queues = o.queues;
 	dn->mtu = o.mtu;
 	dn->frame_max = TERN_WIRE_L2_HDR_LEN + o.mtu;
-	dn->self_node = o.self.node_id;
 	rc = args_parse(o.driver_args, &dn->a);
 	if (rc != 0)
 		goto fail;

@@ -59,7 +59,6 @@ struct udp_net {
 	int fd;
 	int epfd;
 	bool no_pwait2; /* epoll_pwait2 gave ENOSYS */
-	uint16_t self_id;
 	unsigned int mtu;
 	unsigned int n_peers;
 	unsigned int rx_hint; /* peer of the last datagram received */
@@ -654,7 +653,6 @@ udp_open(const struct tern_net_opts *o, struct tern_net **out)
 	u->base.ops = &udp_ops;
 	u->fd = -1;
 	u->epfd = -1;
-	u->self_id = opts.self.node_id;
 	u->mtu = opts.mtu;
 	u->n_peers = opts.n_peers;
 	for (i = 0; i < opts.n_peers; i++) {
