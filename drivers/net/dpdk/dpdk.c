@@ -140,6 +140,7 @@ struct dp_queue {
 	bool link_stale;      /* a frame came in on a port thought down */
 	int epfd;	      /* rx interrupts and wake fds; -1: neither */
 	bool intr;	      /* the ports' rx interrupts are in epfd */
+	bool no_pwait2;	      /* epoll_pwait2 gave ENOSYS (kernels before 5.11) */
 	uint16_t n_stash, stash_pos;
 	uint16_t stash_port[TERN_NET_BURST];
 	struct rte_mbuf *stash[TERN_NET_BURST];
@@ -1049,8 +1050,12 @@ block:
 	dq->st.waits++;
 	ts.tv_sec = (time_t)(ns / 1000000000ULL);
 	ts.tv_nsec = (long)(ns % 1000000000ULL);
-	rc = epoll_pwait2(dq->epfd, ev, DP_EPOLL_EVENTS, &ts, NULL);
-	if (rc < 0 && errno == ENOSYS) /* kernels before 5.11: millisecond timeouts */
+	rc = -1;
+	if (!dq->no_pwait2) {
+		rc = epoll_pwait2(dq->epfd, ev, DP_EPOLL_EVENTS, &ts, NULL);
+		dq->no_pwait2 = rc < 0 && errno == ENOSYS;
+	}
+	if (dq->no_pwait2) /* millisecond timeouts; asked once, not before every block */
 		rc = epoll_wait(dq->epfd, ev, DP_EPOLL_EVENTS,
 				(int)RTE_MIN((ns + 999999) / 1000000, (uint64_t)INT_MAX));
 	err = rc < 0 ? errno : 0;
