@@ -48,7 +48,7 @@ TERN_DIAG_REGISTER(uring, NOTICE);
 
 #define URING_DIAG(lvl, fmt, ...) TERN_DIAG(lvl, uring, "%s(): " fmt, __func__, ##__VA_ARGS__)
 
-#define URING_DEPTH_MAX	 16384u		       /* 2 SQEs per request within IORING_MAX_ENTRIES */
+#define URING_DEPTH_MAX	 16384u /* 2 SQEs per request within IORING_MAX_ENTRIES */
 #define URING_FILES_MAX	 65536u
 #define URING_OPEN_TRIES 8
 
@@ -106,7 +106,6 @@ to_uring(struct tern_io *io)
 {
 	return (struct uring_io *)io;
 }
-
 
 static int
 handle_get(struct uring_io *u, int fh, bool write, struct ufile **out)
