@@ -144,11 +144,6 @@ send() {
     esac
 }
 
-# field NODE PREFIX KEY: KEY's value in the node's last line starting with PREFIX.
-field() {
-    grp_last "$@"
-}
-
 say "group of 3 over $fabric, durability $durability, $outstanding in flight, ${seconds}s"
 say "ternd: $ternd -- --help documents every option"
 grp_up start 15 20 || die "timed out waiting for $grp_error"
@@ -165,15 +160,16 @@ while ((SECONDS - t0 < seconds)); do
     send 1 120 "load $chunk $outstanding $durability"
     t2=$(date +%s%N)
     for n in 1 2 3; do send "$n" 10 stats; done
-    last=$(field 1 stats last_vlsn)
-    lag2=$((last - $(field 2 stats last_vlsn)))
-    lag3=$((last - $(field 3 stats last_vlsn)))
+    last=$(grp_last 1 stats last_vlsn)
+    lag2=$((last - $(grp_last 2 stats last_vlsn)))
+    lag3=$((last - $(grp_last 3 stats last_vlsn)))
     printf '%-5s %-8s %-5s %-9s %-9s %-10s %-9s %-8s %-22s\n' \
-        "$((SECONDS - t0))s" "$(field 1 stats state)" "$(field 1 stats term)" "$last" \
-        "$(field 1 stats durable_vlsn)" "$(field 1 load commits_per_s)" \
-        "$(field 1 load p50_us)" "$(field 1 load p99_us)" "$lag2 / $lag3"
-    failed=$(field 1 load failed)
-    ((failed == 0)) || say "warning: $failed commits failed (first error $(field 1 load first_err))"
+        "$((SECONDS - t0))s" "$(grp_last 1 stats state)" "$(grp_last 1 stats term)" "$last" \
+        "$(grp_last 1 stats durable_vlsn)" "$(grp_last 1 load commits_per_s)" \
+        "$(grp_last 1 load p50_us)" "$(grp_last 1 load p99_us)" "$lag2 / $lag3"
+    failed=$(grp_last 1 load failed)
+    ((failed == 0)) ||
+        say "warning: $failed commits failed (first error $(grp_last 1 load first_err))"
     # Aim each chunk at about half a second of commits.
     ms=$(((t2 - t1) / 1000000 + 1))
     chunk=$((chunk * 500 / ms))
@@ -184,7 +180,7 @@ done
 # ---- the end: every replica caught up, clean close, logs compared ----
 
 send 1 60 "load 1 1 sync,sync,all 20000"
-[[ $(field 1 load ok) == 1 ]] || die "the final commit under ALL failed"
+[[ $(grp_last 1 load ok) == 1 ]] || die "the final commit under ALL failed"
 for n in 3 2 1; do
     grp_stop "$n" quit
     ((grp_rc == 0)) || die "node $n exited with an error"
