@@ -337,11 +337,6 @@ median() {
     printf '%s\n' "$@" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 
-# field LINE KEY: the value of KEY=... in LINE
-field() {
-    grp_field "$@"
-}
-
 calc() {
     awk "BEGIN { printf \"%.3f\", ($1) }"
 }
@@ -463,14 +458,14 @@ declare -A floor=()
 record() {
     local d=$1 s=$2 k=$3 r=$4 f
     for f in commits_per_s p50_us p99_us p999_us max_us commits ok failed; do
-        res[$d,$s,$k,$f,$r]=$(field "$last_load" "$f")
+        res[$d,$s,$k,$f,$r]=$(grp_field "$last_load" "$f")
     done
     for f in queue_us local_us sent_us ack_us total_us; do
-        res[$d,$s,$k,$f,$r]=$(field "$last_stages" "$f")
+        res[$d,$s,$k,$f,$r]=$(grp_field "$last_stages" "$f")
     done
     res[$d,$s,$k,cpu_pct,$r]=$load_cpu_pct
     res[$d,$s,$k,other_cpu_pct,$r]=$load_other_pct
-    res[$d,$s,$k,first_err,$r]=$(field "$last_load" first_err)
+    res[$d,$s,$k,first_err,$r]=$(grp_field "$last_load" first_err)
 }
 
 # med D S K FIELD: the median over the rounds that have it.
@@ -560,9 +555,9 @@ floor_run() {
         warn "the fdatasync floor failed"
         return
     }
-    floor[fdatasync,ops_per_s,$r]=$(field "$line" ops_per_s)
-    floor[fdatasync,p50_us,$r]=$(field "$line" p50_us)
-    floor[fdatasync,p99_us,$r]=$(field "$line" p99_us)
+    floor[fdatasync,ops_per_s,$r]=$(grp_field "$line" ops_per_s)
+    floor[fdatasync,p50_us,$r]=$(grp_field "$line" p50_us)
+    floor[fdatasync,p99_us,$r]=$(grp_field "$line" p99_us)
     floor[fdatasync,line,$r]=$line
     ((rounds > 1)) && echo "round=$r $line" >&2
 }
@@ -585,8 +580,8 @@ rtt_run() {
             echo "bench=floor test=rtt driver=$d error=$(grep -m1 "driver=$d" <<<"$out" | tr ' ' '\n' | grep -E '^(error|skipped)=' | head -n1 || true)"
             continue
         fi
-        floor[rtt,$d]=$(field "$line" p50_us)
-        echo "bench=floor test=rtt driver=$d size=64 poll=adaptive p50_us=$(field "$line" p50_us) p99_us=$(field "$line" p99_us) p999_us=$(field "$line" p999_us) samples=$(field "$line" samples) other_cpu_pct=$(field "$line" other_cpu_pct) source=tern-bench-fabric"
+        floor[rtt,$d]=$(grp_field "$line" p50_us)
+        echo "bench=floor test=rtt driver=$d size=64 poll=adaptive p50_us=$(grp_field "$line" p50_us) p99_us=$(grp_field "$line" p99_us) p999_us=$(grp_field "$line" p999_us) samples=$(grp_field "$line" samples) other_cpu_pct=$(grp_field "$line" other_cpu_pct) source=tern-bench-fabric"
     done
 }
 
@@ -606,7 +601,7 @@ run_group() {
             local n=${n_min[$s,$k]} rate
             # calibration (and warm-up), not reported
             if load "${n_probe[$s,$k]}" "$k" "$dur"; then
-                rate=$(field "$last_load" commits_per_s)
+                rate=$(grp_field "$last_load" commits_per_s)
                 n=$(awk -v r="${rate:-0}" -v t="$secs_per" -v lo="${n_min[$s,$k]}" -v hi="${n_max[$s,$k]}" \
                     'BEGIN { n = int(r * t); if (n < lo) n = lo; if (n > hi) n = hi; print n }')
             fi
@@ -684,7 +679,7 @@ syscall_run() {
         return
     fi
     local commits sc="" ins="" top="" cpu_us spc ipc
-    commits=$(field "$last_load" commits)
+    commits=$(grp_field "$last_load" commits)
     cpu_us=$(calc "($c1 - $c0) / $hz * 1e6 / $commits")
     if [[ $tool == perf ]]; then
         ins=$(awk -F, '$3 ~ /^instructions/ { print $1 }' "$out")
@@ -712,7 +707,7 @@ syscall_run() {
     fi
     spc=$([[ $sc =~ ^[0-9]+$ ]] && calc "$sc / $commits" || echo n/a)
     ipc=$([[ $ins =~ ^[0-9]+$ ]] && calc "$ins / $commits" || echo "n/a(no_pmu)")
-    echo "bench=rep test=syscalls driver=dpdk-vhost poll=$poll sync=yes outstanding=32 durability=$sync_dur commits=$commits syscalls_per_commit=$spc instructions_per_commit=$ipc cpu_us_per_commit=$cpu_us tool=$tool commits_per_s=$(field "$last_load" commits_per_s)${top:+ top_syscalls_per_commit=$top}" >>"$tmp/syscalls.line"
+    echo "bench=rep test=syscalls driver=dpdk-vhost poll=$poll sync=yes outstanding=32 durability=$sync_dur commits=$commits syscalls_per_commit=$spc instructions_per_commit=$ipc cpu_us_per_commit=$cpu_us tool=$tool commits_per_s=$(grp_field "$last_load" commits_per_s)${top:+ top_syscalls_per_commit=$top}" >>"$tmp/syscalls.line"
 }
 
 # ---- --instructions: callgrind on a udp master ----
@@ -887,8 +882,8 @@ instr_run() {
             dur=$([[ $s == yes ]] && echo "$sync_dur" || echo "$nosync_dur")
             if load "$ns" 32 "$dur" && cg_dump "$s-small" && load "$nl" 32 "$dur" &&
                 cg_dump "$s-large"; then
-                instr_cps[$s]=$(field "$last_load" commits_per_s)
-                instr_failed[$s]=$(field "$last_load" failed)
+                instr_cps[$s]=$(grp_field "$last_load" commits_per_s)
+                instr_failed[$s]=$(grp_field "$last_load" failed)
                 [[ ${instr_failed[$s]} == 0 ]] ||
                     warn "instructions poll=$poll sync=$s: ${instr_failed[$s]} commits failed"
                 instr_report "$s" "$ns" "$nl" >>"$cgdir/lines"
@@ -904,7 +899,7 @@ instr_run() {
     fi
     # the master's ack timeouts over its whole run (after the last dump: not counted)
     local at=n/a
-    ((ok)) && grp_send 1 60 stats && at=$(field "$(grp_since 1 'stats ')" acks_timeouts)
+    ((ok)) && grp_send 1 60 stats && at=$(grp_field "$(grp_since 1 'stats ')" acks_timeouts)
     [[ $at == 0 || $at == n/a ]] || warn "instructions poll=$poll: $at ack timeouts under valgrind"
     [[ -f $cgdir/lines ]] &&
         sed "s|^\(bench=rep test=instructions .*\) tool=callgrind\$|\1 acks_timeouts=${at:-n/a} tool=callgrind|" \
@@ -925,8 +920,8 @@ rtt_run_out=
 ((ndrivers)) && rtt_run_out=$(rtt_run)
 # rtt_run ran in a subshell: take its p50s from its lines
 while read -r line; do
-    fd=$(field "$line" driver)
-    fv=$(field "$line" p50_us)
+    fd=$(grp_field "$line" driver)
+    fv=$(grp_field "$line" p50_us)
     [[ -n $fd && -n $fv ]] && floor[rtt,$fd]=$fv
 done <<<"$rtt_run_out"
 
