@@ -134,6 +134,7 @@ struct tern_rep {
 		uint64_t start_vlsn;
 		uint64_t yield_ns, block_ns;
 		int wake[2]; /* what ends tern_net_wait besides frames: wake_fd, io_uring's */
+		char net_args[512]; /* the dpdk driver's: its own backoff off, then the user's */
 		uint32_t last_posted;
 		bool posted_any;
 		int close_rc;
@@ -682,6 +683,24 @@ dp_open(struct tern_rep *rep)
 
 	tern_net_opts_init(&no, sizeof(no));
 	no.driver_args = o->net_args;
+	if (strcmp(o->net_driver, "dpdk") == 0) {
+		/*
+		 * dp_backoff() owns the idle policy (spin, yield, then block): the driver's
+		 * own spin and yield phases would run a second time inside tern_net_wait()
+		 * and turn the block into yields. Arguments given by the user come later and
+		 * win (the driver takes the last value of a key).
+		 */
+		bool user = o->net_args != NULL && o->net_args[0] != '\0';
+		int len = snprintf(rep->dp.net_args, sizeof(rep->dp.net_args),
+				   "spin=0,yield_us=0%s%s", user ? "," : "", user ? o->net_args : "");
+
+		if (len < 0 || (size_t)len >= sizeof(rep->dp.net_args)) {
+			REP_DIAG(ERR, "net driver arguments longer than %zu bytes",
+				 sizeof(rep->dp.net_args) - 20);
+			return -EINVAL;
+		}
+		no.driver_args = rep->dp.net_args;
+	}
 	no.poll_mode = o->poll;
 	no.wake_fds = rep->dp.wake;
 	no.n_wake_fds = 2;

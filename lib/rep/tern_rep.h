@@ -76,7 +76,9 @@ struct tern_rep_opts {
 	uint16_t master;		   /**< the static master (this issue) */
 	const char *home;		   /**< log directory; created when missing */
 	const char *net_driver;		   /**< "dpdk" or "udp" (default "udp") */
-	const char *net_args;		   /**< the driver's "key=value,..." (may be NULL) */
+	const char *net_args;		   /**< the driver's "key=value,..." (may be NULL);
+					        with dpdk the runtime puts spin=0,yield_us=0
+					        first (it runs the backoff itself) */
 	enum tern_net_poll_mode poll;	   /**< default TERN_NET_POLL_ADAPTIVE */
 	int lcore;			   /**< TERN_REP_LCORE_AUTO (default), _PTHREAD, or an
 						EAL worker lcore id */
