@@ -937,6 +937,13 @@ main(int argc, char **argv)
 		load_run(rep, &lr);
 	}
 
+	/*
+	 * poll() sees only what the kernel still holds: with a buffered stdin, a second
+	 * command that came in the same read() would wait in stdio until more input came.
+	 * Commands are rare, so read them unbuffered.
+	 */
+	if (args.commands)
+		setvbuf(stdin, NULL, _IONBF, 0);
 	for (;;) {
 		struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN},
 				       {.fd = STDIN_FILENO, .events = POLLIN}};
