@@ -75,6 +75,7 @@ struct tern_io_stats {
 	uint64_t bytes;      /**< bytes written */
 	uint64_t flushes;    /**< tern_io_flush() calls that handed requests to the kernel */
 	uint64_t short_writes; /**< writes the driver had to continue */
+	uint64_t dsync_writes; /**< sync requests issued as one RWF_DSYNC write (also in syncs) */
 };
 
 struct tern_io;

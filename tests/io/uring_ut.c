@@ -611,6 +611,105 @@ uring_linked_write_sync_completes_once(void)
 	test_dir_done();
 }
 
+/*
+ * How the driver issued one sync write of "x" at @p off: 1 as a single RWF_DSYNC write, 2
+ * as a write linked to an fdatasync, -1 otherwise.
+ */
+static int
+sync_write_shape(struct tern_io *io, int fh, uint64_t off)
+{
+	spy_reset();
+	UT_EQ_INT(run_one(io, fh, "x", 1, off, TERN_IO_REQ_SYNC), 0);
+	if (spy.n == 1 && spy.sqe[0].opcode == IORING_OP_WRITE &&
+	    spy.sqe[0].rw_flags == RWF_DSYNC && !(spy.sqe[0].flags & IOSQE_IO_LINK))
+		return 1;
+	if (spy.n == 2 && spy.sqe[0].opcode == IORING_OP_WRITE && spy.sqe[0].rw_flags == 0 &&
+	    (spy.sqe[0].flags & IOSQE_IO_LINK) && spy.sqe[1].opcode == IORING_OP_FSYNC)
+		return 2;
+	return -1;
+}
+
+static void
+uring_sync_write_on_a_clean_file_is_one_dsync_write(void)
+{
+	struct tern_io_cpl cpl[2];
+	struct tern_io_stats st;
+	char buf[16];
+	struct tern_io *io;
+	int fh;
+
+	test_dir_new();
+	io = uring_new(0);
+	fh = open_ok(io, "f", TERN_IO_CREATE);
+	/* Just opened: the page cache may hold what nobody synced, so a whole fdatasync. */
+	UT_EQ_INT(sync_write_shape(io, fh, 0), 2);
+	/* Now nothing unsynced is left: the next sync write syncs just itself. */
+	UT_EQ_INT(sync_write_shape(io, fh, 1), 1);
+	UT_EQ_INT(sync_write_shape(io, fh, 2), 1);
+	/* A write without a sync leaves data only an fdatasync of the file covers. */
+	UT_EQ_INT(run_one(io, fh, "y", 1, 3, 0), 0);
+	UT_EQ_INT(sync_write_shape(io, fh, 4), 2);
+	UT_EQ_INT(sync_write_shape(io, fh, 5), 1);
+	/* So do a synchronous write, a preallocation and a truncation... */
+	UT_EQ_INT(tern_io_write(io, fh, "z", 1, 6), 0);
+	UT_EQ_INT(sync_write_shape(io, fh, 7), 2);
+	UT_EQ_INT(tern_io_preallocate(io, fh, 4096), 0);
+	UT_EQ_INT(sync_write_shape(io, fh, 8), 2);
+	UT_EQ_INT(tern_io_truncate(io, fh, 4096), 0);
+	UT_EQ_INT(sync_write_shape(io, fh, 9), 2);
+	/* ... until a synchronous fdatasync with nothing in flight. */
+	UT_EQ_INT(tern_io_write(io, fh, "z", 1, 10), 0);
+	UT_EQ_INT(tern_io_sync(io, fh), 0);
+	UT_EQ_INT(sync_write_shape(io, fh, 11), 1);
+	/* Two in flight at once: the second may not rely on the first's data being synced. */
+	spy_reset();
+	UT_EQ_INT(submit(io, fh, "a", 1, 12, TERN_IO_REQ_SYNC, 1), 0);
+	UT_EQ_INT(submit(io, fh, "b", 1, 13, TERN_IO_REQ_SYNC, 2), 0);
+	UT_EQ_INT(tern_io_flush(io), 2);
+	UT_EQ_INT(reap_n(io, cpl, 2), 2);
+	TERN_CU_ASSERT_FATAL(spy.n == 3);
+	UT_EQ_INT(spy.sqe[0].rw_flags, RWF_DSYNC);
+	CU_ASSERT(spy.sqe[1].flags & IOSQE_IO_LINK);
+	UT_EQ_INT(spy.sqe[2].opcode, IORING_OP_FSYNC);
+	UT_EQ_INT(sync_write_shape(io, fh, 14), 1);
+	/* A non-sync write in flight beside a sync write: the next one syncs the file. */
+	spy_reset();
+	UT_EQ_INT(submit(io, fh, "c", 1, 15, 0, 1), 0);
+	UT_EQ_INT(submit(io, fh, "d", 1, 16, TERN_IO_REQ_SYNC, 2), 0);
+	UT_EQ_INT(tern_io_flush(io), 2);
+	UT_EQ_INT(reap_n(io, cpl, 2), 2);
+	UT_EQ_INT(sync_write_shape(io, fh, 17), 2);
+	UT_EQ_INT(disk_read("f", buf, sizeof(buf)), sizeof(buf));
+	CU_ASSERT(memcmp(buf, "xxxyxxzxxxzxabxc", 16) == 0);
+	tern_io_stats_get(io, &st);
+	UT_EQ_INT(st.dsync_writes, 6);
+	UT_EQ_INT(st.errors, 0);
+	tern_io_destroy(io);
+	test_dir_done();
+}
+
+static void
+uring_failed_sync_write_leaves_the_file_unclean(void)
+{
+	static char data[8192];
+	struct tern_io *io;
+	int fh;
+
+	test_dir_new();
+	io = uring_new(0);
+	fh = open_ok(io, "f", TERN_IO_CREATE);
+	UT_EQ_INT(sync_write_shape(io, fh, 0), 2);
+	UT_EQ_INT(sync_write_shape(io, fh, 1), 1);
+	/* Past RLIMIT_FSIZE the write fails (EFBIG): what reached the file is unknown. */
+	fsize_limit(4096);
+	UT_EQ_INT(run_one(io, fh, data, sizeof(data), 8192, TERN_IO_REQ_SYNC), -EFBIG);
+	fsize_limit(0);
+	UT_EQ_INT(sync_write_shape(io, fh, 2), 2);
+	UT_EQ_INT(sync_write_shape(io, fh, 3), 1);
+	tern_io_destroy(io);
+	test_dir_done();
+}
+
 static void
 uring_many_requests_each_complete_once_with_their_user_data(void)
 {
@@ -1248,6 +1347,8 @@ main(int argc, char **argv)
 
 	s = CU_add_suite("uring_requests", NULL, NULL);
 	CU_ADD_TEST(s, uring_linked_write_sync_completes_once);
+	CU_ADD_TEST(s, uring_sync_write_on_a_clean_file_is_one_dsync_write);
+	CU_ADD_TEST(s, uring_failed_sync_write_leaves_the_file_unclean);
 	CU_ADD_TEST(s, uring_eventfd_signals_completions);
 	CU_ADD_TEST(s, uring_many_requests_each_complete_once_with_their_user_data);
 	CU_ADD_TEST(s, uring_sync_only_request_completes_with_one_fdatasync);
