@@ -39,6 +39,12 @@ extern "C" {
 
 /** tern_io_req flags. */
 #define TERN_IO_REQ_SYNC 0x1 /**< fdatasync the file after the write (linked); len 0: sync only */
+/**
+ * After the write, start the kernel's writeback of the file's dirty pages (no wait, no
+ * durability promised), so that the next fdatasync finds little left to write and does
+ * not stall; the request completes with its write. Ignored with TERN_IO_REQ_SYNC.
+ */
+#define TERN_IO_REQ_WRITEBACK 0x2
 
 /** Longest file name (relative to the home directory), terminator included. */
 #define TERN_IO_NAME_MAX 64
@@ -76,6 +82,7 @@ struct tern_io_stats {
 	uint64_t flushes;    /**< tern_io_flush() calls that handed requests to the kernel */
 	uint64_t short_writes; /**< writes the driver had to continue */
 	uint64_t dsync_writes; /**< sync requests issued as one RWF_DSYNC write (also in syncs) */
+	uint64_t writebacks;   /**< writebacks started (TERN_IO_REQ_WRITEBACK) */
 };
 
 struct tern_io;

@@ -46,7 +46,7 @@ tern_io_req_check(const struct tern_io_req *req, const struct iovec *bufs, unsig
 {
 	uintptr_t b, e;
 
-	if ((req->flags & ~TERN_IO_REQ_SYNC) != 0)
+	if ((req->flags & ~(TERN_IO_REQ_SYNC | TERN_IO_REQ_WRITEBACK)) != 0)
 		return -EINVAL;
 	if (req->len == 0)
 		return (req->flags & TERN_IO_REQ_SYNC) ? 0 : -EINVAL;

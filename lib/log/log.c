@@ -21,6 +21,7 @@ TERN_DIAG_REGISTER(log, NOTICE);
 #define DEFAULT_BATCH_BYTES (2U << 20)
 #define MIN_BATCH_BYTES 4096U
 #define DEFAULT_STRIDE 64
+#define DEFAULT_WRITEBACK_BYTES (1U << 20)
 #define SYNC_WAIT_NS (60ULL * 1000000000ULL)
 
 void
@@ -33,6 +34,8 @@ tern_log_opts_init(struct tern_log_opts *o, size_t size)
 	o->batches = 2;
 	o->index_stride = DEFAULT_STRIDE;
 	o->first_vlsn = 1;
+	if (size >= offsetof(struct tern_log_opts, writeback_bytes) + sizeof(o->writeback_bytes))
+		o->writeback_bytes = DEFAULT_WRITEBACK_BYTES;
 }
 
 void
@@ -361,14 +364,21 @@ batch_submit(struct tern_log *log, struct batch *b)
 		.off = b->file_off,
 		.user_data = (uint64_t)(b - log->batches),
 	};
+	uint64_t unsynced = b->need_sync ? 0 : log->wb_unsynced + b->len;
 	int rc;
 
+	if (log->o.writeback_bytes != 0 && unsynced >= log->o.writeback_bytes) {
+		req.flags |= TERN_IO_REQ_WRITEBACK;
+		unsynced = 0;
+	}
 	rc = tern_io_submit(log->io, &req);
 	if (rc == 0)
 		rc = tern_io_flush(log->io) < 0 ? -EIO : 0;
 	if (rc != 0)
 		return rc;
 	b->state = BATCH_INFLIGHT;
+	log->wb_unsynced = unsynced;
+	log->st.writebacks += (req.flags & TERN_IO_REQ_WRITEBACK) != 0;
 	if (b->need_sync && b->seg == LSN_SEG(log->end_lsn) && b == fill_batch(log))
 		log->seg_dirty = false;
 	log->st.batches++;
@@ -911,8 +921,9 @@ tern_log_dump(const struct tern_log *log, FILE *f)
 	fprintf(f, "appends=%" PRIu64 "\nappend_bytes=%" PRIu64 "\nbatches=%" PRIu64
 		"\nsyncs=%" PRIu64 "\nbatch_records_max=%" PRIu64 "\nfull=%" PRIu64
 		"\nsegments_created=%" PRIu64 "\nfailed_records=%" PRIu64
-		"\nrecovered_records=%" PRIu64 "\ntruncated_bytes=%" PRIu64 "\n",
+		"\nrecovered_records=%" PRIu64 "\ntruncated_bytes=%" PRIu64
+		"\nwritebacks=%" PRIu64 "\n",
 		s->appends, s->append_bytes, s->batches, s->syncs, s->batch_records_max,
 		s->full, s->segments, s->failed_records, s->recovered_records,
-		s->truncated_bytes);
+		s->truncated_bytes, s->writebacks);
 }

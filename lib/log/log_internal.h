@@ -97,6 +97,7 @@ struct tern_log {
 	uint64_t last_vlsn;
 	uint64_t last_term;
 	bool seg_dirty;      /* the last segment has writes no batch will sync */
+	uint64_t wb_unsynced; /* bytes written since the last fdatasync or writeback start */
 
 	/* Written and durable state. */
 	uint64_t written_vlsn, written_lsn;

@@ -107,6 +107,13 @@ struct tern_log_opts {
 	uint64_t first_vlsn;       /**< VLSN expected first in an empty log (default 1) */
 	tern_log_event_fn on_event;
 	void *event_arg;
+	/**
+	 * Once this many bytes were written without an fdatasync, the next write also starts
+	 * the kernel's writeback (TERN_IO_REQ_WRITEBACK), so that NO_SYNC data does not pile
+	 * up in the page cache and the fdatasync that ends a segment (or the next SYNC batch)
+	 * does not stall appends for tens of milliseconds. Default 1 MiB; 0: never.
+	 */
+	uint32_t writeback_bytes;
 };
 
 struct tern_log;
@@ -223,6 +230,7 @@ struct tern_log_stats {
 	uint64_t failed_records; /**< records reported FAILED */
 	uint64_t recovered_records; /**< records checked by the last recovery */
 	uint64_t truncated_bytes;   /**< torn tail bytes cut by the last recovery */
+	uint64_t writebacks;        /**< writes that also started writeback (writeback_bytes) */
 };
 
 void tern_log_stats_get(const struct tern_log *log, struct tern_log_stats *st);

@@ -711,6 +711,50 @@ uring_failed_sync_write_leaves_the_file_unclean(void)
 }
 
 static void
+uring_writeback_write_completes_with_its_write_and_starts_writeback(void)
+{
+	static uint8_t data[16384];
+	struct tern_io_stats st;
+	uint8_t back[sizeof(data)];
+	struct tern_io *io;
+	int fh;
+
+	test_dir_new();
+	io = uring_new(0);
+	fh = open_ok(io, "f", TERN_IO_CREATE);
+	memset(data, 'w', sizeof(data));
+	spy_reset();
+	UT_EQ_INT(run_one(io, fh, data, sizeof(data), 0, TERN_IO_REQ_WRITEBACK), 0);
+	/* The write, linked to a sync_file_range(WRITE) of the whole file. */
+	TERN_CU_ASSERT_FATAL(spy.n == 2);
+	UT_EQ_INT(spy.sqe[0].opcode, IORING_OP_WRITE);
+	CU_ASSERT(spy.sqe[0].flags & IOSQE_IO_LINK);
+	UT_EQ_INT(spy.sqe[1].opcode, IORING_OP_SYNC_FILE_RANGE);
+	UT_EQ_INT(spy.sqe[1].sync_range_flags, SYNC_FILE_RANGE_WRITE);
+	UT_EQ_INT(spy.sqe[1].off, 0);
+	UT_EQ_INT(spy.sqe[1].len, 0);
+	/* With a sync the writeback is pointless: the usual write + fdatasync. */
+	spy_reset();
+	UT_EQ_INT(run_one(io, fh, data, 512, 0, TERN_IO_REQ_WRITEBACK | TERN_IO_REQ_SYNC), 0);
+	TERN_CU_ASSERT_FATAL(spy.n == 2);
+	UT_EQ_INT(spy.sqe[1].opcode, IORING_OP_FSYNC);
+	/* Closing right after the completion is fine: the writeback owns no request. */
+	UT_EQ_INT(run_one(io, fh, data, sizeof(data), 4096, TERN_IO_REQ_WRITEBACK), 0);
+	UT_EQ_INT(tern_io_read(io, fh, back, sizeof(back), 4096), sizeof(back));
+	CU_ASSERT(memcmp(back, data, sizeof(data)) == 0);
+	UT_EQ_INT(tern_io_close(io, fh), 0);
+	tern_io_stats_get(io, &st);
+	UT_EQ_INT(st.writebacks, 2);
+	UT_EQ_INT(st.completed, 3);
+	UT_EQ_INT(st.errors, 0);
+	/* A writeback on its own is not a request. */
+	fh = open_ok(io, "f", 0);
+	UT_EQ_INT(submit(io, fh, NULL, 0, 0, TERN_IO_REQ_WRITEBACK, 1), -EINVAL);
+	tern_io_destroy(io);
+	test_dir_done();
+}
+
+static void
 uring_many_requests_each_complete_once_with_their_user_data(void)
 {
 	enum { N = 16 };
@@ -1349,6 +1393,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, uring_linked_write_sync_completes_once);
 	CU_ADD_TEST(s, uring_sync_write_on_a_clean_file_is_one_dsync_write);
 	CU_ADD_TEST(s, uring_failed_sync_write_leaves_the_file_unclean);
+	CU_ADD_TEST(s, uring_writeback_write_completes_with_its_write_and_starts_writeback);
 	CU_ADD_TEST(s, uring_eventfd_signals_completions);
 	CU_ADD_TEST(s, uring_many_requests_each_complete_once_with_their_user_data);
 	CU_ADD_TEST(s, uring_sync_only_request_completes_with_one_fdatasync);

@@ -134,6 +134,59 @@ log_sync_modes_decide_whether_a_batch_is_synced(void)
 }
 
 static void
+log_writes_start_writeback_every_writeback_bytes_until_a_sync(void)
+{
+	struct tern_io *io = fx_mem();
+	struct tern_log_opts o;
+	struct tern_log_stats st;
+	struct tern_io_stats ist;
+	struct tern_log *log;
+	uint64_t v = 1;
+	int i, k;
+
+	memset(&fx_ev, 0, sizeof(fx_ev));
+	fx_opts(&o, io);
+	UT_EQ_INT(o.writeback_bytes, 1u << 20); /* the default */
+	o.writeback_bytes = 3 * 4096;
+	TERN_CU_ASSERT_FATAL(tern_log_open(&o, &log) == 0);
+	/* Batches of about 4 KiB (24 records): every third NO_SYNC one starts writeback. */
+	for (k = 0; k < 12; k++) {
+		fx_append_range(log, v, v + 23, TERN_LOG_NO_SYNC);
+		v += 24;
+		for (i = 0; i < 4; i++)
+			tern_log_poll(log);
+	}
+	tern_log_stats_get(log, &st);
+	tern_io_stats_get(io, &ist);
+	UT_EQ_INT(st.syncs, 0);
+	CU_ASSERT(st.batches >= 12);
+	CU_ASSERT(st.writebacks >= st.batches / 4 && st.writebacks <= st.batches / 2);
+	UT_EQ_INT(ist.writebacks, st.writebacks);
+	/* A sync batch starts the count again and starts no writeback itself. */
+	fx_append_range(log, v, v, TERN_LOG_SYNC);
+	v++;
+	fx_sync(log);
+	tern_log_stats_get(log, &st);
+	tern_io_stats_get(io, &ist);
+	UT_EQ_INT(ist.writebacks, st.writebacks);
+	fx_check_range(log, 1, v - 1);
+	UT_EQ_INT(tern_log_close(log), 0);
+	/* 0 turns it off. */
+	o.writeback_bytes = 0;
+	TERN_CU_ASSERT_FATAL(tern_log_open(&o, &log) == 0);
+	for (k = 0; k < 200; k++) {
+		fx_append_range(log, v, v, TERN_LOG_NO_SYNC);
+		v++;
+		tern_log_poll(log);
+	}
+	fx_sync(log);
+	tern_log_stats_get(log, &st);
+	UT_EQ_INT(st.writebacks, 0);
+	UT_EQ_INT(tern_log_close(log), 0);
+	tern_io_destroy(io);
+}
+
+static void
 log_unsynced_entries_are_lost_by_a_power_cut_synced_ones_are_not(void)
 {
 	struct tern_io *io = fx_mem();
@@ -568,6 +621,7 @@ main(int argc, char **argv)
 	s = CU_add_suite("log", NULL, NULL);
 	CU_ADD_TEST(s, log_append_then_read_back_every_entry);
 	CU_ADD_TEST(s, log_reopen_after_close_keeps_everything);
+	CU_ADD_TEST(s, log_writes_start_writeback_every_writeback_bytes_until_a_sync);
 	CU_ADD_TEST(s, log_rolls_segments_at_the_segment_size);
 	CU_ADD_TEST(s, log_group_commit_batches_appends_made_during_a_write);
 	CU_ADD_TEST(s, log_sync_modes_decide_whether_a_batch_is_synced);

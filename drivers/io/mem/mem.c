@@ -474,6 +474,8 @@ req_exec(struct mem_io *m, const struct tern_io_req *req)
 	}
 	if (req->flags & TERN_IO_REQ_SYNC)
 		return do_sync(m, f);
+	if (req->flags & TERN_IO_REQ_WRITEBACK)
+		m->stats.writebacks++; /* memory has no writeback to start */
 	return 0;
 }
 

@@ -11,7 +11,9 @@
  * fdatasync would, in one io-wq handoff instead of two (dsync_writes counts them). A file
  * starts unclean when opened (the page cache may hold another writer's data), and so does
  * any write without TERN_IO_REQ_SYNC, any preallocate or truncate, and any failure.
- * The SQE user_data is (slot << 1) | kind, so the two CQEs of a round find their
+ * A TERN_IO_REQ_WRITEBACK write is linked to a sync_file_range(SYNC_FILE_RANGE_WRITE) of
+ * the whole file that belongs to no slot (user_data WB_UD): the request completes with its
+ * write, and the writeback's CQE is only counted. The SQE user_data is (slot << 1) | kind, so the two CQEs of a round find their
  * slot; when the last one is in, the round ends. A short write breaks the link (the
  * fdatasync completes with -ECANCELED) and starts another round for the remainder, with
  * its own linked fdatasync; any other error ends the request with the first error seen
@@ -59,6 +61,8 @@ TERN_DIAG_REGISTER(uring, NOTICE);
 #define URING_OPEN_TRIES 8
 
 enum sqe_kind { SQE_WRITE = 0, SQE_FSYNC = 1 };
+
+#define WB_UD UINT64_MAX /* the user_data of a writeback start, which has no slot */
 
 struct uslot {
 	struct tern_io_req req;
@@ -210,6 +214,7 @@ round_queue(struct uring_io *u, uint32_t idx, bool user)
 	/* A new request is not counted in inflight yet; a continuation is. */
 	bool alone = f->inflight == (user ? 0u : 1u);
 	bool dsync = sync && s->done < r->len && alone && f->clean_gen == f->wgen;
+	bool wb = !sync && (r->flags & TERN_IO_REQ_WRITEBACK) && s->done < r->len;
 	struct io_uring_sqe *sqe;
 	unsigned int n = 0;
 
@@ -227,7 +232,7 @@ round_queue(struct uring_io *u, uint32_t idx, bool user)
 						  r->buf_index);
 		else
 			io_uring_prep_write(sqe, fd, buf, len, r->off + s->done);
-		sqe->flags |= sflags | (sync && !dsync ? IOSQE_IO_LINK : 0);
+		sqe->flags |= sflags | ((sync && !dsync) || wb ? IOSQE_IO_LINK : 0);
 		if (dsync) {
 			sqe->rw_flags = RWF_DSYNC;
 			u->stats.dsync_writes++;
@@ -248,6 +253,16 @@ round_queue(struct uring_io *u, uint32_t idx, bool user)
 	}
 	s->pending = (uint8_t)n;
 	s->sres = 0;
+	if (wb) {
+		/* Offset 0, length 0: the whole file (only its dirty pages are visited). */
+		sqe = io_uring_get_sqe(&u->ring);
+		assert(sqe != NULL);
+		io_uring_prep_sync_file_range(sqe, fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		sqe->flags |= sflags;
+		sqe->user_data = WB_UD;
+		u->stats.writebacks++;
+		n++;
+	}
 	group_push(u, n, user);
 }
 
@@ -286,6 +301,13 @@ cqe_handle(struct uring_io *u, uint64_t ud, int res)
 	uint64_t idx = ud >> 1;
 	struct uslot *s;
 
+	if (ud == WB_UD) {
+		/* Cancelled by a short write, or failed: the next fdatasync reports what matters. */
+		if (res < 0 && res != -ECANCELED)
+			TERN_DIAG_RATELIMIT(1024, NOTICE, uring, "starting writeback failed: %s",
+					    tern_strerror(res));
+		return false;
+	}
 	if (TERN_NEVER(idx >= u->depth || !u->slots[idx].used || u->slots[idx].pending == 0)) {
 		URING_DIAG(ERR, "completion for unknown request %llu (res %d)",
 			   (unsigned long long)ud, res);
