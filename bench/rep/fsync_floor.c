@@ -3,8 +3,10 @@
  * bench/rep's fdatasync floor: appends of SIZE bytes to a fresh file in DIR, each
  * followed by fdatasync(), timed one by one, the way a log that syncs every commit
  * alone would do it. What a SYNC commit costs at best on this filesystem.
+ * With WRITERS > 1, that many processes do it at once, each in its own file: what the
+ * fdatasyncs of a group whose nodes share one disk cost (printed as fdatasync_shared).
  *
- * Usage: tern-bench-rep-floor DIR [OPS [SIZE]]
+ * Usage: tern-bench-rep-floor DIR [OPS [SIZE [WRITERS]]]
  *        tern-bench-rep-floor --now    (prints CLOCK_MONOTONIC in ns: the orchestrator's
  *                                       clock for perf record -k monotonic windows)
  * Prints: bench=floor test=fdatasync size=SIZE ops=N ops_per_s=.. p50_us=.. p99_us=..
@@ -16,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,43 +66,31 @@ fs_name(long type)
 	}
 }
 
-int
-main(int argc, char **argv)
+/*
+ * One writer: @p ops appends of @p size bytes to its own file in @p dir, each followed by
+ * fdatasync(), after a few unmeasured ones; latencies into @p lat, the whole loop's time
+ * into @p elapsed. Returns 0, or 1 after saying what failed.
+ */
+static int
+writer_run(const char *dir, unsigned int k, unsigned long ops, unsigned long size, uint64_t *lat,
+	   uint64_t *elapsed, long *fs_type)
 {
-	unsigned long ops = 1000, size = 128, i, warm = 20;
+	unsigned long i, warm = 20;
 	char path[4096], *buf;
-	uint64_t *lat, t0, t1;
 	struct statfs sf;
+	uint64_t t0;
 	int fd;
 
-	if (argc == 2 && strcmp(argv[1], "--now") == 0) {
-		printf("%llu\n", (unsigned long long)now_ns());
-		return 0;
-	}
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(stderr, "usage: tern-bench-rep-floor DIR [OPS [SIZE]] | --now\n");
-		return argc < 2 ? 2 : 0;
-	}
-	if (argc > 2)
-		ops = strtoul(argv[2], NULL, 0);
-	if (argc > 3)
-		size = strtoul(argv[3], NULL, 0);
-	if (ops == 0 || size == 0 || size > (1UL << 20)) {
-		fprintf(stderr, "tern-bench-rep-floor: bad OPS or SIZE\n");
-		return 2;
-	}
-	snprintf(path, sizeof(path), "%s/fdatasync-floor.dat", argv[1]);
+	snprintf(path, sizeof(path), "%s/fdatasync-floor.%u.dat", dir, k);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		fprintf(stderr, "tern-bench-rep-floor: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	if (fstatfs(fd, &sf) != 0)
-		sf.f_type = 0;
+	*fs_type = fstatfs(fd, &sf) == 0 ? (long)sf.f_type : 0;
 	buf = malloc(size);
-	lat = calloc(ops, sizeof(*lat));
-	if (buf == NULL || lat == NULL)
-		return 1;
+	if (buf == NULL)
+		goto io_err;
 	memset(buf, 0xA5, size);
 	/* A few unmeasured appends first: the file's first blocks, the journal warm. */
 	for (i = 0; i < warm; i++)
@@ -113,21 +105,104 @@ main(int argc, char **argv)
 			goto io_err;
 		lat[i] = now_ns() - s;
 	}
-	t1 = now_ns();
+	*elapsed = now_ns() - t0;
 	close(fd);
 	unlink(path);
-	qsort(lat, ops, sizeof(*lat), cmp_u64);
-	printf("bench=floor test=fdatasync size=%lu ops=%lu ops_per_s=%.0f p50_us=%.1f "
-	       "p99_us=%.1f p999_us=%.1f max_us=%.1f fs=%s\n",
-	       size, ops, (double)ops * 1e9 / (double)(t1 - t0), pct_us(lat, ops, 0.50),
-	       pct_us(lat, ops, 0.99), pct_us(lat, ops, 0.999), (double)lat[ops - 1] / 1000.0,
-	       fs_name(sf.f_type));
 	free(buf);
-	free(lat);
 	return 0;
 io_err:
 	fprintf(stderr, "tern-bench-rep-floor: %s: %s\n", path, strerror(errno));
 	close(fd);
 	unlink(path);
+	free(buf);
 	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned long ops = 1000, size = 128, writers = 1, n, k;
+	uint64_t *lat, *elapsed, t_max = 0;
+	long fs_type = 0;
+	int go[2], bad = 0;
+
+	if (argc == 2 && strcmp(argv[1], "--now") == 0) {
+		printf("%llu\n", (unsigned long long)now_ns());
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		fprintf(stderr, "usage: tern-bench-rep-floor DIR [OPS [SIZE [WRITERS]]] | --now\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if (argc > 2)
+		ops = strtoul(argv[2], NULL, 0);
+	if (argc > 3)
+		size = strtoul(argv[3], NULL, 0);
+	if (argc > 4)
+		writers = strtoul(argv[4], NULL, 0);
+	if (ops == 0 || ops > (1UL << 24) || size == 0 || size > (1UL << 20) || writers == 0 ||
+	    writers > 16) {
+		fprintf(stderr, "tern-bench-rep-floor: bad OPS, SIZE or WRITERS (1..16)\n");
+		return 2;
+	}
+	n = ops * writers;
+	/* Shared with the writer processes: each fills its own part. */
+	lat = mmap(NULL, (n + writers) * sizeof(*lat), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (lat == MAP_FAILED || pipe(go) != 0) {
+		fprintf(stderr, "tern-bench-rep-floor: %s\n", strerror(errno));
+		return 1;
+	}
+	elapsed = lat + n;
+	if (writers == 1) {
+		close(go[0]);
+		close(go[1]);
+		if (writer_run(argv[1], 0, ops, size, lat, elapsed, &fs_type) != 0)
+			return 1;
+	} else {
+		/* All start together when the pipe closes, as the nodes of a group sync at once. */
+		for (k = 0; k < writers; k++) {
+			pid_t pid = fork();
+			char c;
+
+			if (pid < 0) {
+				fprintf(stderr, "tern-bench-rep-floor: fork: %s\n", strerror(errno));
+				return 1;
+			}
+			if (pid > 0)
+				continue;
+			close(go[1]);
+			while (read(go[0], &c, 1) < 0 && errno == EINTR)
+				;
+			_exit(writer_run(argv[1], (unsigned int)k, ops, size, lat + k * ops,
+					 &elapsed[k], &fs_type));
+		}
+		close(go[0]);
+		close(go[1]);
+		for (k = 0; k < writers; k++) {
+			int st;
+
+			if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				bad = 1;
+		}
+		if (bad)
+			return 1;
+		{
+			struct statfs sf;
+
+			fs_type = statfs(argv[1], &sf) == 0 ? (long)sf.f_type : 0;
+		}
+	}
+	for (k = 0; k < writers; k++)
+		t_max = elapsed[k] > t_max ? elapsed[k] : t_max;
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	if (writers == 1)
+		printf("bench=floor test=fdatasync size=%lu ops=%lu", size, ops);
+	else
+		printf("bench=floor test=fdatasync_shared writers=%lu size=%lu ops=%lu", writers,
+		       size, n);
+	printf(" ops_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f fs=%s\n",
+	       (double)n * 1e9 / (double)t_max, pct_us(lat, n, 0.50), pct_us(lat, n, 0.99),
+	       pct_us(lat, n, 0.999), (double)lat[n - 1] / 1000.0, fs_name(fs_type));
+	return 0;
 }

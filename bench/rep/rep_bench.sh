@@ -59,6 +59,11 @@ lcore 1; never all pinned to one CPU), adaptive polling (--poll).
 Floors, measured in the same run:
   bench=floor test=fdatasync  pwrite+fdatasync of 128-byte appends in a file in the
                               same directory as the nodes' homes (tern-bench-rep-floor)
+  bench=floor test=fdatasync_shared writers=3  the same in three processes at once, each
+                              in its own file: what the three nodes' fdatasyncs cost when
+                              they share this one disk (a SYNC commit waits for the
+                              master's and one replica's); printed for context, the check
+                              is against the single-writer floor
   bench=floor test=rtt        64-byte ping-pong RTT between two processes over each
                               fabric, adaptive polling (tern-bench-fabric --quick --poll
                               adaptive --only dpdk-vhost,dpdk-memif,udp)
@@ -560,6 +565,15 @@ floor_run() {
     floor[fdatasync,p99_us,$r]=$(grp_field "$line" p99_us)
     floor[fdatasync,line,$r]=$line
     ((rounds > 1)) && echo "round=$r $line" >&2
+    # The same with three writers at once, each in its own file: a group on one disk.
+    line=$("$floor_exe" "$tmp" "$floor_ops" 128 3) || {
+        warn "the shared fdatasync floor failed"
+        return
+    }
+    floor[shared,p50_us,$r]=$(grp_field "$line" p50_us)
+    floor[shared,ops_per_s,$r]=$(grp_field "$line" ops_per_s)
+    floor[shared,p99_us,$r]=$(grp_field "$line" p99_us)
+    ((rounds > 1)) && echo "round=$r $line" >&2
 }
 
 # Floor 2: the fabric RTT, from tern-bench-fabric (adaptive polling, as the nodes run).
@@ -950,14 +964,18 @@ fi
 # The floor lines (median round)
 floor_med() {
     local r v=()
-    for ((r = 1; r <= rounds; r++)); do v+=("${floor[fdatasync,$1,$r]:-}"); done
+    for ((r = 1; r <= rounds; r++)); do v+=("${floor[${2:-fdatasync},$1,$r]:-}"); done
     median "${v[@]}"
 }
 fd_p50=$(floor_med p50_us)
 fd_ops=$(floor_med ops_per_s)
 fd_p99=$(floor_med p99_us)
+sh_p50=$(floor_med p50_us shared)
+sh_ops=$(floor_med ops_per_s shared)
+sh_p99=$(floor_med p99_us shared)
 if ((ndrivers)); then
     echo "bench=floor test=fdatasync size=128 ops_per_s=$fd_ops p50_us=$fd_p50 p99_us=$fd_p99 ops=$floor_ops rounds=$rounds fs=$fs_type"
+    [[ -n $sh_p50 ]] && echo "bench=floor test=fdatasync_shared writers=3 size=128 ops_per_s=$sh_ops p50_us=$sh_p50 p99_us=$sh_p99 ops=$((3 * floor_ops)) rounds=$rounds fs=$fs_type"
     printf '%s\n' "$rtt_run_out"
 fi
 
@@ -993,6 +1011,7 @@ done
 for d in "${drivers[@]}"; do
     a=$(med "$d" yes 1 p50_us)
     [[ -n $a && -n $fd_p50 ]] && echo "bench=rep ratio=sync_p50_vs_fdatasync_p50 driver=$d outstanding=1 value=$(calc "$a / $fd_p50")"
+    [[ -n $a && -n $sh_p50 ]] && echo "bench=rep ratio=sync_p50_vs_shared_fdatasync_p50 driver=$d outstanding=1 value=$(calc "$a / $sh_p50")"
     for k in 32 256; do
         a=$(med "$d" yes "$k" commits_per_s)
         [[ -n $a && -n $fd_ops ]] && echo "bench=rep ratio=sync_commits_per_s_vs_fdatasync_ops_per_s driver=$d outstanding=$k value=$(calc "$a / $fd_ops")"
