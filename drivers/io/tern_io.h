@@ -38,7 +38,13 @@ extern "C" {
 #define TERN_IO_RDONLY 0x4 /**< open for reading only */
 
 /** tern_io_req flags. */
-#define TERN_IO_REQ_SYNC 0x1 /**< fdatasync the file after the write (linked); len 0: sync only */
+/**
+ * fdatasync the file after the write (linked); len 0: sync only. On completion the write
+ * and every write completed before it through this driver are durable. Drivers may sync
+ * just the request's range when they know nothing else in the file is unsynced; they know
+ * it per handle, so write a file through one handle at a time.
+ */
+#define TERN_IO_REQ_SYNC 0x1
 /**
  * After the write, start the kernel's writeback of the file's dirty pages (no wait, no
  * durability promised), so that the next fdatasync finds little left to write and does

@@ -710,6 +710,78 @@ uring_failed_sync_write_leaves_the_file_unclean(void)
 	test_dir_done();
 }
 
+/*
+ * A sync request whose first round was a linked write + fdatasync and whose write came
+ * back short must sync again after its remainder, even if the file looks clean by then
+ * (another sync request completed meanwhile): an RWF_DSYNC remainder would leave the first
+ * part, whose fdatasync was cancelled, unsynced.
+ */
+static void
+uring_short_linked_write_is_continued_with_an_fdatasync_not_dsync(void)
+{
+	enum { BIG = 48u << 20, LIM = 32u << 20 };
+	struct tern_io_cpl cpl[2];
+	uint8_t *data = malloc(BIG);
+	unsigned int got = 0, i, n_dsync = 0;
+	struct tern_io *io;
+	int fh, spins;
+
+	TERN_CU_ASSERT_FATAL(data != NULL);
+	memset(data, 'b', BIG);
+	test_dir_new();
+	io = uring_new(0);
+	fh = open_ok(io, "f", TERN_IO_CREATE);
+	UT_EQ_INT(sync_write_shape(io, fh, 0), 2); /* clean from here */
+	fsize_limit(LIM);
+	spy_reset();
+	UT_EQ_INT(submit(io, fh, "a", 1, 100, TERN_IO_REQ_SYNC, 1), 0); /* alone: DSYNC */
+	UT_EQ_INT(submit(io, fh, data, BIG, 0, TERN_IO_REQ_SYNC, 2), 0);     /* linked */
+	UT_EQ_INT(tern_io_flush(io), 2);
+	/* Reap the small one as soon as it is in, while the big write still copies. */
+	for (spins = 0; got == 0 && spins < 100000000; spins++)
+		got = tern_io_reap(io, cpl, 1);
+	UT_EQ_INT(got, 1);
+	usleep(20000); /* the big write has met the limit by now */
+	fsize_limit(0);
+	UT_EQ_INT(reap_n(io, cpl + 1, 1), 1);
+	UT_EQ_INT(cpl[0].res, 0);
+	UT_EQ_INT(cpl[1].res, 0);
+	/* Only the first SQE may be a DSYNC write; the remainder is linked to an fdatasync. */
+	TERN_CU_ASSERT_FATAL(spy.n >= 5);
+	for (i = 0; i < spy.n; i++)
+		n_dsync += spy.sqe[i].opcode == IORING_OP_WRITE && spy.sqe[i].rw_flags == RWF_DSYNC;
+	UT_EQ_INT(n_dsync, 1);
+	UT_EQ_INT(spy.sqe[spy.n - 2].opcode, IORING_OP_WRITE);
+	CU_ASSERT(spy.sqe[spy.n - 2].flags & IOSQE_IO_LINK);
+	UT_EQ_INT(spy.sqe[spy.n - 1].opcode, IORING_OP_FSYNC);
+	tern_io_destroy(io);
+	test_dir_done();
+	free(data);
+}
+
+/* A writeback start runs after its request completed: closing the handle waits for it. */
+static void
+uring_close_waits_for_the_writeback_of_a_reaped_write(void)
+{
+	static uint8_t data[65536];
+	struct tern_io *io;
+	int fh, i;
+
+	test_dir_new();
+	io = uring_new(0);
+	memset(data, 'w', sizeof(data));
+	ut_diag_capture(1);
+	for (i = 0; i < 200; i++) {
+		fh = open_ok(io, i % 2 ? "f" : "g", TERN_IO_CREATE);
+		UT_EQ_INT(run_one(io, fh, data, sizeof(data), 0, TERN_IO_REQ_WRITEBACK), 0);
+		UT_EQ_INT(tern_io_close(io, fh), 0);
+	}
+	CU_ASSERT(!ut_diag_contains("writeback"));
+	ut_diag_capture(0);
+	tern_io_destroy(io);
+	test_dir_done();
+}
+
 static void
 uring_writeback_write_completes_with_its_write_and_starts_writeback(void)
 {
@@ -1394,6 +1466,8 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, uring_sync_write_on_a_clean_file_is_one_dsync_write);
 	CU_ADD_TEST(s, uring_failed_sync_write_leaves_the_file_unclean);
 	CU_ADD_TEST(s, uring_writeback_write_completes_with_its_write_and_starts_writeback);
+	CU_ADD_TEST(s, uring_short_linked_write_is_continued_with_an_fdatasync_not_dsync);
+	CU_ADD_TEST(s, uring_close_waits_for_the_writeback_of_a_reaped_write);
 	CU_ADD_TEST(s, uring_eventfd_signals_completions);
 	CU_ADD_TEST(s, uring_many_requests_each_complete_once_with_their_user_data);
 	CU_ADD_TEST(s, uring_sync_only_request_completes_with_one_fdatasync);

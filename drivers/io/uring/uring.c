@@ -7,13 +7,15 @@
  * fdatasync SQE when TERN_IO_REQ_SYNC is set, or the fdatasync alone for a sync-only
  * request. When the file holds nothing unsynced but this request's data (no other request
  * on it in flight, and every earlier write covered by a completed fdatasync), a sync
- * request is one write SQE with RWF_DSYNC instead: the kernel syncs that range as
+ * request is one write SQE with RWF_DSYNC instead (first rounds only: the continuation
+ * of a short linked write must still sync what the first round wrote): the kernel syncs that range as
  * fdatasync would, in one io-wq handoff instead of two (dsync_writes counts them). A file
  * starts unclean when opened (the page cache may hold another writer's data), and so does
  * any write without TERN_IO_REQ_SYNC, any preallocate or truncate, and any failure.
  * A TERN_IO_REQ_WRITEBACK write is linked to a sync_file_range(SYNC_FILE_RANGE_WRITE) of
- * the whole file that belongs to no slot (user_data WB_UD): the request completes with its
- * write, and the writeback's CQE is only counted. The SQE user_data is (slot << 1) | kind, so the two CQEs of a round find their
+ * the whole file that belongs to no slot (user_data WB_TAG | handle): the request completes
+ * with its write, and the writeback's CQE is only counted; closing the handle waits for it,
+ * so that it never runs on a descriptor that names another file by then. The SQE user_data is (slot << 1) | kind, so the two CQEs of a round find their
  * slot; when the last one is in, the round ends. A short write breaks the link (the
  * fdatasync completes with -ECANCELED) and starts another round for the remainder, with
  * its own linked fdatasync; any other error ends the request with the first error seen
@@ -62,7 +64,7 @@ TERN_DIAG_REGISTER(uring, NOTICE);
 
 enum sqe_kind { SQE_WRITE = 0, SQE_FSYNC = 1 };
 
-#define WB_UD UINT64_MAX /* the user_data of a writeback start, which has no slot */
+#define WB_TAG (1ULL << 63) /* user_data of a writeback start: WB_TAG | handle (no slot) */
 
 struct uslot {
 	struct tern_io_req req;
@@ -79,6 +81,7 @@ struct ufile {
 	bool rdonly;
 	bool fixed; /* registered at index == handle */
 	unsigned int inflight;
+	unsigned int wb_out; /* writeback SQEs queued on it whose CQE is not seen yet */
 	uint64_t wgen;	    /* bumped by every write that no fdatasync of its own covers */
 	uint64_t clean_gen; /* == wgen: nothing unsynced is in the file (see the top) */
 };
@@ -87,6 +90,7 @@ struct ufile {
 struct ugroup {
 	uint8_t n;
 	bool user; /* a new request (counted by flush), not a continuation */
+	bool wb;   /* its last SQE is a writeback start */
 };
 
 struct uring_io {
@@ -109,6 +113,7 @@ struct uring_io {
 	unsigned int group_head, group_n;
 	unsigned int conts_queued; /* continuation groups not yet submitted */
 	unsigned int sqe_out;	   /* SQEs the kernel consumed whose CQE is not seen yet */
+	unsigned int wb_kernel;	   /* of those, writeback starts (they belong to no request) */
 	struct iovec *bufs;
 	unsigned int nbufs;
 	struct tern_io_stats stats;
@@ -150,13 +155,14 @@ dir_sync(struct uring_io *u, const char *what)
 /* ---- submission ---- */
 
 static void
-group_push(struct uring_io *u, unsigned int n, bool user)
+group_push(struct uring_io *u, unsigned int n, bool user, bool wb)
 {
 	struct ugroup *g = &u->groups[(u->group_head + u->group_n) % u->depth];
 
 	assert(u->group_n < u->depth);
 	g->n = (uint8_t)n;
 	g->user = user;
+	g->wb = wb;
 	u->group_n++;
 	if (!user)
 		u->conts_queued++;
@@ -181,6 +187,7 @@ sq_submit(struct uring_io *u)
 		left -= take;
 		if (g->n > 0)
 			break;
+		u->wb_kernel += g->wb;
 		if (g->user)
 			handed++;
 		else
@@ -213,7 +220,7 @@ round_queue(struct uring_io *u, uint32_t idx, bool user)
 	bool sync = (r->flags & TERN_IO_REQ_SYNC) != 0;
 	/* A new request is not counted in inflight yet; a continuation is. */
 	bool alone = f->inflight == (user ? 0u : 1u);
-	bool dsync = sync && s->done < r->len && alone && f->clean_gen == f->wgen;
+	bool dsync = sync && user && s->done < r->len && alone && f->clean_gen == f->wgen;
 	bool wb = !sync && (r->flags & TERN_IO_REQ_WRITEBACK) && s->done < r->len;
 	struct io_uring_sqe *sqe;
 	unsigned int n = 0;
@@ -259,11 +266,12 @@ round_queue(struct uring_io *u, uint32_t idx, bool user)
 		assert(sqe != NULL);
 		io_uring_prep_sync_file_range(sqe, fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 		sqe->flags |= sflags;
-		sqe->user_data = WB_UD;
+		sqe->user_data = WB_TAG | (uint64_t)r->fh;
+		f->wb_out++;
 		u->stats.writebacks++;
 		n++;
 	}
-	group_push(u, n, user);
+	group_push(u, n, user, wb);
 }
 
 /* ---- completion ---- */
@@ -301,7 +309,13 @@ cqe_handle(struct uring_io *u, uint64_t ud, int res)
 	uint64_t idx = ud >> 1;
 	struct uslot *s;
 
-	if (ud == WB_UD) {
+	if (ud & WB_TAG) {
+		uint64_t fh = ud & ~WB_TAG;
+
+		if (TERN_ALWAYS(fh < u->nfiles && u->files[fh].wb_out > 0))
+			u->files[fh].wb_out--;
+		if (TERN_ALWAYS(u->wb_kernel > 0))
+			u->wb_kernel--;
 		/* Cancelled by a short write, or failed: the next fdatasync reports what matters. */
 		if (res < 0 && res != -ECANCELED)
 			TERN_DIAG_RATELIMIT(1024, NOTICE, uring, "starting writeback failed: %s",
@@ -447,6 +461,19 @@ uring_close(struct tern_io *io, int fh)
 		return rc;
 	if (f->inflight > 0)
 		return -EBUSY;
+	/* Writeback starts of completed requests: the kernel looks the file up when it runs
+	 * them, so the descriptor (or fixed slot) must not be reused before. */
+	while (f->wb_out > 0) {
+		struct io_uring_cqe *cqe;
+
+		rc = io_uring_wait_cqe(&u->ring, &cqe);
+		if (rc < 0 && rc != -EINTR) {
+			URING_DIAG(ERR, "waiting for a writeback start on handle %d failed: %s", fh,
+				   tern_strerror(rc));
+			break;
+		}
+		harvest(u);
+	}
 	if (f->fixed) {
 		rc = io_uring_register_files_update(&u->ring, (unsigned int)fh, &none, 1);
 		if (rc != 1)
@@ -872,8 +899,8 @@ uring_wait(struct tern_io *io, uint64_t timeout_ns)
 			if (rc < 0)
 				return rc;
 		}
-		if (u->sqe_out == 0)
-			return -EAGAIN;
+		if (u->sqe_out == u->wb_kernel)
+			return -EAGAIN; /* nothing but writeback starts, which complete no request */
 		if (deadline == UINT64_MAX) {
 			rc = io_uring_wait_cqe(&u->ring, &cqe);
 		} else {
