@@ -95,7 +95,11 @@ static const char usage_text[] =
 	"                          load N [K [L,R,A [TIMEOUT_MS [GAP_US]]]]\n"
 	"                                  as --load, with these; TIMEOUT_MS 0: the default;\n"
 	"                                  GAP_US: pause before each submission\n"
-	"                          stats                             print the summary line\n"
+	"                          stats                             print the summary line;\n"
+	"                                  on a master also `replicas of=stats n=.. lag_N=..\n"
+	"                                  lag_max_N=.. received_N=.. durable_N=..\n"
+	"                                  streaming_N=..` (lag_max_N: the most replica N was\n"
+	"                                  behind, in VLSNs, since the previous summary)\n"
 	"                          dump                              tern_rep_dump to stdout\n"
 	"                          quit                              close and exit\n"
 	"\n"
@@ -737,6 +741,22 @@ summary(struct tern_rep *rep, const char *what)
 	       st.node.commits_failed, st.node.acks_timeouts, st.node.frames_rx, st.node.frames_tx,
 	       st.node.frames_rejected, st.wakes, st.yields, st.blocks,
 	       cyc ? 100.0 * (double)st.cycles_busy / (double)cyc : 0.0, st.lcore);
+	/*
+	 * On a master, a second line: per replica N, its lag in VLSNs now (lag_N) and the
+	 * most since the previous summary (lag_max_N), and what it acknowledged.
+	 */
+	if (st.state != TERN_NODE_MASTER)
+		return;
+	printf("replicas of=%s n=%u", what, st.n_replicas);
+	for (unsigned int i = 0; i < st.n_replicas; i++) {
+		const struct tern_node_replica *r = &st.replicas[i];
+
+		printf(" streaming_%u=%d received_%u=%" PRIu64 " durable_%u=%" PRIu64
+		       " lag_%u=%" PRIu64 " lag_max_%u=%" PRIu64,
+		       r->node_id, r->streaming, r->node_id, r->received_vlsn, r->node_id,
+		       r->durable_vlsn, r->node_id, r->lag_vlsns, r->node_id, r->lag_max_vlsns);
+	}
+	printf("\n");
 }
 
 static void

@@ -122,6 +122,7 @@ struct tern_node {
 	/* Master. */
 	struct tern_ack ack;
 	struct tern_feeder *feeders;
+	uint64_t *lag_max; /* per feeder: most VLSNs behind since the last reset read */
 	unsigned int n_feeders;
 	struct window win;
 	struct pending *pend;
@@ -791,6 +792,25 @@ feeder_of(struct tern_node *n, uint16_t id)
 	return m != NULL && m->feeder >= 0 ? &n->feeders[m->feeder] : NULL;
 }
 
+/* How far @p f's replica is behind this master's log, in VLSNs. */
+static uint64_t
+lag_of(const struct tern_node *n, const struct tern_feeder *f)
+{
+	uint64_t last = tern_log_last_vlsn(n->log);
+
+	return last > f->received_vlsn ? last - f->received_vlsn : 0;
+}
+
+static void
+lag_note(struct tern_node *n, const struct tern_feeder *f)
+{
+	uint64_t *m = &n->lag_max[f - n->feeders];
+	uint64_t lag = lag_of(n, f);
+
+	if (lag > *m)
+		*m = lag;
+}
+
 static int
 master_start(struct tern_node *n)
 {
@@ -810,6 +830,7 @@ master_start(struct tern_node *n)
 	if (rc != 0)
 		return rc;
 	n->master = n->self;
+	memset(n->lag_max, 0, n->n_members * sizeof(*n->lag_max));
 	for (unsigned int i = 0; i < n->n_members; i++)
 		if (n->members[i].type == TERN_WIRE_NODE_ELECTABLE && ne < TERN_ACK_NODES_MAX)
 			electable[ne++] = n->members[i].id;
@@ -945,6 +966,9 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 		if (got < k)
 			break; /* the log's buffers are full */
 	}
+	/* Each replica's lag grows with the log (per call, not per entry). */
+	for (unsigned int i = 0; i < n->n_feeders && n->state == TERN_NODE_MASTER; i++)
+		lag_note(n, &n->feeders[i]);
 	pend_check(n);
 	done_flush(n);
 	return taken;
@@ -1069,6 +1093,7 @@ master_ack(struct tern_node *n, uint16_t src, uint64_t received, uint64_t durabl
 	if (!f->started)
 		return; /* not synced up yet: its VLSNs may be from a diverged log */
 	tern_feeder_on_ack(f, received, durable, has_credit ? credit : f->credit, n->now);
+	lag_note(n, f);
 	/* Never count beyond what this master sent: a replica's own tail is not an ack. */
 	received = TERN_MIN(received, f->high_vlsn);
 	durable = TERN_MIN(durable, received);
@@ -1759,6 +1784,7 @@ node_free(struct tern_node *n)
 	tern_free(n->tx_buf);
 	tern_free(n->pend);
 	tern_free(n->feeders);
+	tern_free(n->lag_max);
 	tern_free(n);
 }
 
@@ -1820,6 +1846,7 @@ tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node
 	}
 	n->o.members = NULL; /* not kept */
 	n->feeders = tern_calloc(n->n_members, sizeof(*n->feeders));
+	n->lag_max = tern_calloc(n->n_members, sizeof(*n->lag_max));
 	n->pend = tern_calloc(o->max_pending, sizeof(*n->pend));
 	n->tx_buf = tern_malloc((size_t)TERN_NET_BURST * o->mtu);
 	n->scratch_cap = o->max_entry;
@@ -1832,7 +1859,7 @@ tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node
 	n->win.mask = went - 1;
 	n->win.bytes = o->window_bytes;
 	n->win.data = o->window_bytes > 0 ? tern_malloc(o->window_bytes) : NULL;
-	if (n->feeders == NULL || n->pend == NULL || n->tx_buf == NULL || n->scratch == NULL ||
+	if (n->feeders == NULL || n->lag_max == NULL || n->pend == NULL || n->tx_buf == NULL || n->scratch == NULL ||
 	    n->reasm_buf == NULL ||
 	    n->ents == NULL || n->win.ent == NULL || (o->window_bytes > 0 && n->win.data == NULL)) {
 		rc = -ENOMEM;
@@ -1969,15 +1996,31 @@ tern_node_stats_get(const struct tern_node *n, struct tern_node_stats *st)
 		st->frames_rejected += n->wctx.stats.rejected[r];
 }
 
-int
-tern_node_replica_get(const struct tern_node *n, uint16_t id, struct tern_feeder *out)
+unsigned int
+tern_node_replicas_get(struct tern_node *n, struct tern_node_replica *out, unsigned int cap,
+		       bool reset_max)
 {
-	for (unsigned int i = 0; i < n->n_feeders; i++)
-		if (n->feeders[i].replica == id) {
-			*out = n->feeders[i];
-			return 0;
-		}
-	return -ENOENT;
+	unsigned int i;
+
+	for (i = 0; i < n->n_feeders && i < cap; i++) {
+		const struct tern_feeder *f = &n->feeders[i];
+		bool master = n->state == TERN_NODE_MASTER;
+
+		if (master)
+			lag_note(n, f);
+		out[i] = (struct tern_node_replica){
+			.node_id = f->replica,
+			.streaming = master && f->started,
+			.received_vlsn = f->received_vlsn,
+			.durable_vlsn = f->durable_vlsn,
+			.lag_vlsns = master ? lag_of(n, f) : 0,
+			.lag_max_vlsns = master ? n->lag_max[i] : 0,
+			.ack_ns_last = f->ack_ns_last,
+		};
+		if (reset_max)
+			n->lag_max[i] = out[i].lag_vlsns;
+	}
+	return i;
 }
 
 void

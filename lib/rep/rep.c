@@ -530,6 +530,7 @@ stats_fill(struct tern_rep *rep, struct tern_rep_stats *st)
 	st->term = tern_node_term(node);
 	tern_node_stats_get(node, &st->node);
 	tern_net_stats_get(rep->dp.net, &st->net);
+	st->n_replicas = tern_node_replicas_get(node, st->replicas, TERN_NET_PEERS_MAX, true);
 }
 
 static int

@@ -212,8 +212,29 @@ struct tern_node_stats {
 
 void tern_node_stats_get(const struct tern_node *n, struct tern_node_stats *st);
 
-/** One replica as the master sees it. @return 0; -ENOENT when @p id is not fed. */
-int tern_node_replica_get(const struct tern_node *n, uint16_t id, struct tern_feeder *out);
+/** One replica (or SECONDARY) as the master sees it; on a replica only node_id is set. */
+struct tern_node_replica {
+	uint16_t node_id;
+	bool streaming;         /**< synced up: the master feeds it from its known position */
+	uint64_t received_vlsn; /**< highest contiguous VLSN it acknowledged receiving */
+	uint64_t durable_vlsn;  /**< highest VLSN it acknowledged as durable */
+	uint64_t lag_vlsns;     /**< the master's last VLSN minus received_vlsn, now */
+	/**
+	 * The most lag_vlsns seen at its ACKs and at these reads since the last read that
+	 * reset it: how far behind it fell in between, which a read after a burst of commits
+	 * (when it has caught up again) does not show otherwise.
+	 */
+	uint64_t lag_max_vlsns;
+	uint64_t ack_ns_last; /**< when its last ACK arrived, on the node's clock (0: never) */
+};
+
+/**
+ * The replicas this node feeds when master (every other data-bearing member), into @p out
+ * (at most @p cap); with @p reset_max, each lag_max_vlsns starts again from the lag now.
+ * @return how many were written.
+ */
+unsigned int tern_node_replicas_get(struct tern_node *n, struct tern_node_replica *out,
+				    unsigned int cap, bool reset_max);
 
 /** Print state, counters, feeders and the log to @p f. */
 void tern_node_dump(const struct tern_node *n, FILE *f);

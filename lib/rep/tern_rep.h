@@ -235,10 +235,14 @@ struct tern_rep_stats {
 	int lcore; /**< the datapath's EAL lcore, -1 on a pthread */
 	struct tern_node_stats node;
 	struct tern_net_stats net;
+	/** The replicas as the master sees them (their lag_max_vlsns: since the last read). */
+	unsigned int n_replicas;
+	struct tern_node_replica replicas[TERN_NET_PEERS_MAX];
 };
 
 /**
- * Read the counters (asks the datapath for a fresh copy; waits at most ~1 ms).
+ * Read the counters (asks the datapath for a fresh copy; waits at most ~1 ms). Each
+ * replica's lag_max_vlsns starts again from its lag now.
  * @return 0; -TERN_ECLOSED after close began (the last copy is returned).
  */
 int tern_rep_stats_get(struct tern_rep *rep, struct tern_rep_stats *st);

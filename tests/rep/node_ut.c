@@ -492,6 +492,53 @@ node_ack_all_fails_with_eacks_after_the_timeout_while_majority_succeeds(void)
 }
 
 static void
+node_master_reports_replica_lag_now_and_the_most_since_the_last_read(void)
+{
+	struct tern_node_replica r[4];
+	uint64_t last, i, id = 0;
+
+	fx_setup(20 * TERN_NS_PER_MS);
+	for (i = 0; i < 64; i++)
+		id = fx_commit_dflt(&fx.n[0]);
+	FX_UNTIL(fx.done_count[id] == 1, 100 * TERN_NS_PER_MS);
+	fx_run_ns(5 * TERN_NS_PER_MS);
+	last = tern_log_last_vlsn(tern_node_log(fx.n[0].node));
+	UT_EQ_INT(last, 64);
+	TERN_CU_ASSERT_FATAL(tern_node_replicas_get(fx.n[0].node, r, 4, true) == 2);
+	/* Caught up now, but behind while the 64 commits were on their way. */
+	for (i = 0; i < 2; i++) {
+		UT_EQ_INT(r[i].node_id, i + 2);
+		CU_ASSERT(r[i].streaming);
+		UT_EQ_INT(r[i].received_vlsn, 64);
+		UT_EQ_INT(r[i].durable_vlsn, 64);
+		UT_EQ_INT(r[i].lag_vlsns, 0);
+		CU_ASSERT(r[i].lag_max_vlsns > 0 && r[i].lag_max_vlsns <= 64);
+		CU_ASSERT(r[i].ack_ns_last > 0);
+	}
+	/* The read reset the most: it starts again from the lag then (0). */
+	tern_node_replicas_get(fx.n[0].node, r, 4, false);
+	UT_EQ_INT(r[0].lag_max_vlsns, 0);
+	UT_EQ_INT(r[1].lag_max_vlsns, 0);
+	/* A dead replica falls behind by every commit since. */
+	fx_crash(&fx.n[2]);
+	for (i = 0; i < 10; i++)
+		id = fx_commit_dflt(&fx.n[0]);
+	FX_UNTIL(fx.done_count[id] == 1, 100 * TERN_NS_PER_MS);
+	TERN_CU_ASSERT_FATAL(tern_node_replicas_get(fx.n[0].node, r, 1, false) == 1);
+	UT_EQ_INT(r[0].node_id, 2);
+	TERN_CU_ASSERT_FATAL(tern_node_replicas_get(fx.n[0].node, r, 4, false) == 2);
+	UT_EQ_INT(r[1].node_id, 3);
+	UT_EQ_INT(r[1].received_vlsn, 64);
+	UT_EQ_INT(r[1].lag_vlsns, 10);
+	UT_EQ_INT(r[1].lag_max_vlsns, 10);
+	/* A replica reports no lags of its own. */
+	TERN_CU_ASSERT_FATAL(tern_node_replicas_get(fx.n[1].node, r, 4, false) == 2);
+	UT_EQ_INT(r[0].lag_max_vlsns, 0);
+	CU_ASSERT(!r[0].streaming);
+	fx_teardown();
+}
+
+static void
 node_restarted_replica_catches_up_from_its_log_end(void)
 {
 	struct tern_node_stats st;
@@ -1129,6 +1176,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, node_three_nodes_commit_1000_all_succeed_and_logs_are_identical);
 	CU_ADD_TEST(s, node_non_master_refuses_a_commit_naming_the_master);
 	CU_ADD_TEST(s, node_ack_all_fails_with_eacks_after_the_timeout_while_majority_succeeds);
+	CU_ADD_TEST(s, node_master_reports_replica_lag_now_and_the_most_since_the_last_read);
 	CU_ADD_TEST(s, node_restarted_replica_catches_up_from_its_log_end);
 	CU_ADD_TEST(s, node_local_log_write_failure_fails_the_commit_with_the_log_error);
 	CU_ADD_TEST(s, node_pending_commits_complete_with_eclosed_at_close);
