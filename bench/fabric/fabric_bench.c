@@ -18,7 +18,11 @@
  * namespace created for the run), udp (the kernel udp driver on 127.0.0.1; in busy mode
  * both ends spin on nonblocking recvmmsg, in adaptive mode they block in epoll, once more
  * with both processes pinned to CPU 0), and raw-vhost: the same vhost link with a bare
- * rte_eth_rx_burst/tx_burst loop and no Tern work, the raw fabric figure. Busy polling
+ * rte_eth_rx_burst/tx_burst loop and no Tern work, the raw fabric figure (its sender never
+ * writes a payload, so no payload bytes move between the cores), and raw-vhost-data (its
+ * throughput only): the same loop, but the sender copies each frame's payload in, as
+ * Tern's tx path does, and the receiver reads a word of every cache line of it; the
+ * ratio against it shows what Tern's framing costs beyond moving the data. Busy polling
  * spins; adaptive calls tern_net_wait() after every empty poll (the dpdk driver spins,
  * yields, then blocks on rx interrupts or sleeps). Then three idle nodes (a full mesh)
  * show what polling costs the CPUs when there is nothing to do (utime + stime of the
@@ -82,10 +86,18 @@
 static const uint32_t rtt_sizes[N_SIZES_RTT] = {64, 1024};
 static const uint32_t tput_sizes[N_SIZES_TP] = {64, 1024, 8192};
 
-enum fab { FAB_VHOST, FAB_MEMIF, FAB_AFPACKET, FAB_UDP, FAB_RAW_VHOST, FAB_COUNT };
+enum fab {
+	FAB_VHOST,
+	FAB_MEMIF,
+	FAB_AFPACKET,
+	FAB_UDP,
+	FAB_RAW_VHOST,
+	FAB_RAW_VHOST_DATA,
+	FAB_COUNT
+};
 
 static const char *const fab_names[FAB_COUNT] = {
-	"dpdk-vhost", "dpdk-memif", "dpdk-afpacket", "udp", "raw-vhost",
+	"dpdk-vhost", "dpdk-memif", "dpdk-afpacket", "udp", "raw-vhost", "raw-vhost-data",
 };
 
 /* One session: a pair of peers on one fabric, in one poll mode, measured in full. */
@@ -102,6 +114,7 @@ struct sess_def {
 static const struct sess_def sessions[] = {
 	{FAB_RAW_VHOST, true, PIN_ANY},
 	{FAB_VHOST, true, PIN_ANY},
+	{FAB_RAW_VHOST_DATA, true, PIN_ANY}, /* throughput only */
 	{FAB_UDP, true, PIN_ANY},
 	{FAB_VHOST, false, PIN_ANY},
 	{FAB_UDP, false, PIN_ANY},
@@ -682,6 +695,7 @@ session_link(struct session *s, struct node *a, struct node *b)
 	switch (s->f) {
 	case FAB_VHOST:
 	case FAB_RAW_VHOST:
+	case FAB_RAW_VHOST_DATA:
 		node_eal(a, "--vdev=net_vhost%u,iface=%s", a->n_vhost, sock);
 		node_arg(a, "--peer");
 		node_arg(a, "%u,net_vhost%u,-", b->id, a->n_vhost++);
@@ -778,9 +792,10 @@ session_open(struct session *s, unsigned int n_nodes)
 			node_prefix(n, node_cpu(s, i));
 		node_arg(n, "--driver");
 		node_arg(n, "%s",
-			 s->f == FAB_UDP	 ? "tern-udp"
-			 : s->f == FAB_RAW_VHOST ? "raw"
-						 : "tern-dpdk");
+			 s->f == FAB_UDP		? "tern-udp"
+			 : s->f == FAB_RAW_VHOST	? "raw"
+			 : s->f == FAB_RAW_VHOST_DATA ? "raw-data"
+						      : "tern-dpdk");
 		node_arg(n, "--self");
 		if (s->f == FAB_AFPACKET)
 			node_arg(n, "%u,02:00:00:77:00:%02x", n->id, n->id);
@@ -1207,7 +1222,8 @@ run_session(unsigned int si, unsigned int round)
 		session_close(&s);
 		return;
 	}
-	for (k = 0; k < N_SIZES_RTT && !stop_requested; k++) {
+	/* raw-vhost-data's round trip is raw-vhost's: its frames carry no payload then. */
+	for (k = 0; k < N_SIZES_RTT && !stop_requested && s.f != FAB_RAW_VHOST_DATA; k++) {
 		struct rtt_res *r = &rtt_round[round][si][k];
 
 		rc = measure_rtt(&s, rtt_sizes[k], r);
@@ -1459,9 +1475,9 @@ cmp_value(const void *a, const void *b)
  * slow one, as a ratio of the two medians can. Returns the rounds paired, 0 when none.
  */
 static unsigned int
-tput_vs_raw_paired(unsigned int k, double *median)
+tput_vs_raw_paired(enum fab raw, unsigned int k, double *median)
 {
-	int a = sess_find(FAB_VHOST, true, PIN_ANY), b = sess_find(FAB_RAW_VHOST, true, PIN_ANY);
+	int a = sess_find(FAB_VHOST, true, PIN_ANY), b = sess_find(raw, true, PIN_ANY);
 	double v[ROUNDS_MAX];
 	unsigned int r, n = 0;
 
@@ -1550,13 +1566,19 @@ print_ratios(void)
 		const struct tput_res *a = tput_get(FAB_VHOST, true, PIN_ANY, k);
 		const struct tput_res *r = tput_get(FAB_RAW_VHOST, true, PIN_ANY, k);
 
+		const struct tput_res *rd = tput_get(FAB_RAW_VHOST_DATA, true, PIN_ANY, k);
 		double paired;
-		unsigned int n = tput_vs_raw_paired(k, &paired);
+		unsigned int n = tput_vs_raw_paired(FAB_RAW_VHOST, k, &paired);
 
 		if (a != NULL && r != NULL && r->fps > 0 && n > 0)
 			printf("bench=fabric ratio=tput_vhost_vs_raw poll=busy size=%u "
 			       "value=%.3f rounds_paired=%u value_of_medians=%.3f\n",
 			       tput_sizes[k], paired, n, a->fps / r->fps);
+		n = tput_vs_raw_paired(FAB_RAW_VHOST_DATA, k, &paired);
+		if (a != NULL && rd != NULL && rd->fps > 0 && n > 0)
+			printf("bench=fabric ratio=tput_vhost_vs_raw_data poll=busy size=%u "
+			       "value=%.3f rounds_paired=%u value_of_medians=%.3f\n",
+			       tput_sizes[k], paired, n, a->fps / rd->fps);
 	}
 
 	/* udp in its fastest mode: the best of every udp session. */
@@ -1616,7 +1638,8 @@ print_ratios(void)
 			const struct tput_res *a = tput_get(FAB_VHOST, true, PIN_ANY, k);
 			const struct tput_res *r = tput_get(FAB_RAW_VHOST, true, PIN_ANY, k);
 
-			if (a == NULL || r == NULL || r->fps <= 0 || tput_vs_raw_paired(k, &x) == 0)
+			if (a == NULL || r == NULL || r->fps <= 0 ||
+			    tput_vs_raw_paired(FAB_RAW_VHOST, k, &x) == 0)
 				continue;
 			snprintf(extra, sizeof(extra), " size=%u", tput_sizes[k]);
 			check_line("tput_vhost_vs_raw", extra, ">=0.5", x, x >= 0.5,
@@ -1684,7 +1707,9 @@ usage(FILE *f)
 		"Ping-pong RTT (64 B, 1 KiB) and one-way throughput (64 B, 1 KiB, 8 KiB) of Tern\n"
 		"frames between two processes over dpdk-vhost, dpdk-memif, dpdk-afpacket (veth,\n"
 		"network namespace; needs root) and udp, in busy and adaptive polling; the raw\n"
-		"vhost figure (bare rte_eth bursts, no Tern work); then the CPU use of three idle\n"
+		"vhost figures (bare rte_eth bursts, no Tern work: raw-vhost never writes a\n"
+		"payload; raw-vhost-data copies each payload in and reads every line of it on\n"
+		"the other side, throughput only); then the CPU use of three idle\n"
 		"nodes. Sizes are Tern datagrams (40-byte header + payload); the dpdk fabrics add\n"
 		"42 bytes of Ethernet/IPv4/UDP on the wire, and raw-vhost sends frames of the\n"
 		"same length.\n"
@@ -1695,7 +1720,7 @@ usage(FILE *f)
 		"  --quick         one round of 0.5 seconds per measurement, a 2-second idle\n"
 		"                  window (default: a 5-second one)\n"
 		"  --only LIST     comma-separated: dpdk-vhost, dpdk-memif, dpdk-afpacket, udp,\n"
-		"                  raw-vhost, idle (default: all)\n"
+		"                  raw-vhost, raw-vhost-data, idle (default: all)\n"
 		"  --poll MODE     busy, adaptive or both (default both)\n"
 		"  --nice N        run the peer processes at this nice level (default 0; a\n"
 		"                  negative one, as root, shields busy pollers from other load\n"
@@ -1945,7 +1970,8 @@ main(int argc, char **argv)
 
 			if (!(cfg.only & (1U << d->f)))
 				continue;
-			if (d->f != FAB_RAW_VHOST && !poll_wanted(d->busy))
+			if (d->f != FAB_RAW_VHOST && d->f != FAB_RAW_VHOST_DATA &&
+			    !poll_wanted(d->busy))
 				continue;
 			run_session(i, r);
 		}
