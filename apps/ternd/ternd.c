@@ -266,24 +266,6 @@ ack_name(uint8_t a)
 	return a == TERN_ACK_ALL ? "all" : a == TERN_ACK_NONE ? "none" : "simple_majority";
 }
 
-static int
-parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int m[6];
-	int i;
-
-	if (strcmp(s, "-") == 0) {
-		memset(mac, 0, 6);
-		return 0;
-	}
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6 ||
-	    strlen(s) != 17)
-		return -1;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)m[i];
-	return 0;
-}
-
 #define CFG_ERR(...)                                                                               \
 	do {                                                                                       \
 		fprintf(stderr, PROG ": %s:%u: ", path, line);                                     \
@@ -374,7 +356,7 @@ config_load(const char *path, struct tern_rep_opts *o)
 				m->type = TERN_WIRE_NODE_SECONDARY;
 			else
 				CFG_ERR("bad node type '%s' (electable or secondary)", tok[2]);
-			if (parse_mac(tok[3], m->net.mac) != 0)
+			if (tern_net_mac_parse(tok[3], m->net.mac) != 0)
 				CFG_ERR("bad MAC '%s' (xx:xx:xx:xx:xx:xx or -)", tok[3]);
 			if (inet_pton(AF_INET, tok[4], &a) != 1)
 				CFG_ERR("bad IPv4 address '%s'", tok[4]);

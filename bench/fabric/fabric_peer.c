@@ -667,24 +667,6 @@ raw_rx(void)
 /* ---- set-up ---- */
 
 static int
-parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6], i;
-
-	memset(mac, 0, 6);
-	if (strcmp(s, "-") == 0)
-		return 0;
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++) {
-		if (b[i] > 255)
-			return -EINVAL;
-		mac[i] = (uint8_t)b[i];
-	}
-	return 0;
-}
-
-static int
 parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -728,7 +710,7 @@ parse_peer_args(int argc, char **argv)
 			comma = strchr(buf, ',');
 			if (comma != NULL) {
 				*comma = '\0';
-				if (parse_mac(comma + 1, cfg.self_mac) != 0)
+				if (tern_net_mac_parse(comma + 1, cfg.self_mac) != 0)
 					return -EINVAL;
 			}
 			if (parse_uint(buf, TERN_WIRE_CTX_NODES - 1, &v) != 0)
@@ -746,7 +728,7 @@ parse_peer_args(int argc, char **argv)
 					return -EINVAL;
 			}
 			if (parse_uint(f[0], TERN_WIRE_CTX_NODES - 1, &v) != 0 ||
-			    parse_mac(f[2], cfg.peer_mac[cfg.n_peers]) != 0)
+			    tern_net_mac_parse(f[2], cfg.peer_mac[cfg.n_peers]) != 0)
 				return -EINVAL;
 			cfg.peer_id[cfg.n_peers] = (uint16_t)v;
 			cfg.peer_port[cfg.n_peers] = f[1]; /* s is kept for the process' life */

@@ -19,6 +19,42 @@ tern_net_driver_register(const struct tern_net_ops *ops)
 		drivers[n_drivers++] = ops;
 }
 
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+tern_net_mac_parse(const char *s, uint8_t mac[6])
+{
+	unsigned int i;
+
+	memset(mac, 0, 6);
+	if (s == NULL)
+		return -EINVAL;
+	if (strcmp(s, "-") == 0)
+		return 0;
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':')) {
+			memset(mac, 0, 6);
+			return -EINVAL;
+		}
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 void
 tern_net_opts_init(struct tern_net_opts *o, size_t size)
 {

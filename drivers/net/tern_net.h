@@ -134,6 +134,13 @@ void tern_net_driver_register(const struct tern_net_ops *ops);
 void tern_net_opts_init(struct tern_net_opts *o, size_t size);
 
 /**
+ * Parse a peer's MAC address for tern_net_peer.mac: six two-digit hex bytes separated by
+ * ':' ("02:00:00:00:00:01"), or "-" for none (all zero: the driver's own default).
+ * @return 0; -EINVAL, with @p mac zeroed, for anything else.
+ */
+int tern_net_mac_parse(const char *s, uint8_t mac[6]);
+
+/**
  * Open driver @p name ("dpdk", "udp", "sim") with @p o.
  * @return 0; -ENOENT (no such driver, or not built); -EINVAL; driver errors.
  */

@@ -876,6 +876,31 @@ sim_opens_by_name_in_the_world_named_by_its_argument(void)
 	ut_diag_capture(0);
 }
 
+/* tern_net_mac_parse (drivers/net/net.c), which every driver's peer table uses. */
+static void
+net_mac_parse_takes_six_hex_bytes_or_a_dash(void)
+{
+	static const char *const bad[] = {
+		"", "02:00:00:00:00", "02:00:00:00:00:0", "02:00:00:00:00:011", "02-00-00-00-00-01",
+		"0g:00:00:00:00:01", "2:0:0:0:0:1", " 02:00:00:00:00:01", "02:00:00:00:00:01:",
+	};
+	static const uint8_t zero[6];
+	uint8_t mac[6];
+	unsigned int i;
+
+	UT_EQ_INT(tern_net_mac_parse("02:aB:Cd:ef:10:ff", mac), 0);
+	CU_ASSERT(memcmp(mac, (const uint8_t[]){0x02, 0xab, 0xcd, 0xef, 0x10, 0xff}, 6) == 0);
+	memset(mac, 0xee, sizeof(mac));
+	UT_EQ_INT(tern_net_mac_parse("-", mac), 0);
+	CU_ASSERT(memcmp(mac, zero, 6) == 0);
+	for (i = 0; i < TERN_DIM(bad); i++) {
+		memset(mac, 0xee, sizeof(mac));
+		UT_EQ_INT(tern_net_mac_parse(bad[i], mac), -EINVAL);
+		CU_ASSERT(memcmp(mac, zero, 6) == 0);
+	}
+	UT_EQ_INT(tern_net_mac_parse(NULL, mac), -EINVAL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -886,6 +911,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, sim_datagram_becomes_receivable_exactly_when_its_latency_passed);
 	CU_ADD_TEST(s, sim_next_due_is_the_earliest_in_flight);
 	CU_ADD_TEST(s, sim_zero_delay_delivers_at_once_in_send_order);
+	CU_ADD_TEST(s, net_mac_parse_takes_six_hex_bytes_or_a_dash);
 	s = CU_add_suite("sim_faults", NULL, NULL);
 	CU_ADD_TEST(s, sim_loss_rate_matches_its_setting);
 	CU_ADD_TEST(s, sim_duplication_rate_matches_its_setting);
