@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The network driver registry: drivers register their ops from constructors. */
+/*
+ * The network driver registry (drivers register their ops from constructors), and what
+ * every driver shares: driver-argument and MAC address parsing.
+ */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <tern_common.h>
@@ -17,6 +23,81 @@ tern_net_driver_register(const struct tern_net_ops *ops)
 {
 	if (TERN_ALWAYS(n_drivers < DRIVERS_MAX))
 		drivers[n_drivers++] = ops;
+}
+
+/* "key=UNIT, key=UNIT, ..." of @p defs into @p buf. */
+static void
+args_known(const struct tern_net_arg *defs, unsigned int n, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < n && len < cap; i++) {
+		int w = snprintf(buf + len, cap - len, "%s%s=%s", i > 0 ? ", " : "", defs[i].key,
+				 defs[i].unit != NULL ? defs[i].unit : "N");
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
+/* One pass over @p s: checks everything, and stores the values when @p store. */
+static int
+args_pass(const char *s, const struct tern_net_arg *defs, unsigned int n, void *dst, char *why,
+	  bool store)
+{
+	char known[160];
+
+	while (s != NULL && *s != '\0') {
+		const char *eq = strchr(s, '='), *end = strchr(s, ',');
+		const struct tern_net_arg *def = NULL;
+		unsigned long v;
+		char *vend;
+		size_t klen;
+
+		if (end == NULL)
+			end = s + strlen(s);
+		args_known(defs, n, known, sizeof(known));
+		if (eq == NULL || eq > end) {
+			snprintf(why, TERN_NET_ARGS_WHY_MAX,
+				 "driver argument '%.*s' is not key=value (known: %s)",
+				 (int)TERN_MIN(end - s, 64), s, known);
+			return -EINVAL;
+		}
+		klen = (size_t)(eq - s);
+		for (unsigned int i = 0; i < n && def == NULL; i++)
+			if (strlen(defs[i].key) == klen && memcmp(defs[i].key, s, klen) == 0)
+				def = &defs[i];
+		if (def == NULL) {
+			snprintf(why, TERN_NET_ARGS_WHY_MAX,
+				 "unknown driver argument '%.*s' (known: %s)",
+				 (int)TERN_MIN(end - s, 64), s, known);
+			return -EINVAL;
+		}
+		errno = 0;
+		v = strtoul(eq + 1, &vend, 0);
+		if (eq[1] < '0' || eq[1] > '9' || errno != 0 || vend != end || v > def->max) {
+			snprintf(why, TERN_NET_ARGS_WHY_MAX,
+				 "bad value in driver argument '%.*s' (%s=0..%lu)",
+				 (int)TERN_MIN(end - s, 64), s, def->key, def->max);
+			return -EINVAL;
+		}
+		if (store)
+			*(unsigned long *)((char *)dst + def->off) = v;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+int
+tern_net_args_parse(const char *s, const struct tern_net_arg *defs, unsigned int n, void *dst,
+		    char *why)
+{
+	/* All or nothing: nothing is stored unless every argument is good. */
+	int rc = args_pass(s, defs, n, dst, why, false);
+
+	return rc != 0 ? rc : args_pass(s, defs, n, dst, why, true);
 }
 
 static int

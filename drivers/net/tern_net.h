@@ -133,6 +133,28 @@ void tern_net_driver_register(const struct tern_net_ops *ops);
 /** Fill @p o with defaults. */
 void tern_net_opts_init(struct tern_net_opts *o, size_t size);
 
+/** One driver argument (tern_net_args_parse): "key=N", N an unsigned long <= max. */
+struct tern_net_arg {
+	const char *key;
+	size_t off;	   /**< where the value goes: an unsigned long at this offset */
+	unsigned long max;
+	const char *unit; /**< what N is, for diagnostics ("BYTES", "US", "ID") */
+};
+
+/** Longest diagnostic tern_net_args_parse() writes, terminator included. */
+#define TERN_NET_ARGS_WHY_MAX 256
+
+/**
+ * Parse driver arguments @p s ("key=N,key=N"; NULL or "" is none) by the @p n entries of
+ * @p defs into @p dst; a value not given keeps what @p dst holds, and nothing is stored
+ * unless every argument is good. N is decimal, 0x hex or
+ * 0 octal, within 0..max. Every driver parses tern_net_opts.driver_args with it.
+ * @return 0; -EINVAL with, in @p why (TERN_NET_ARGS_WHY_MAX bytes), which argument is
+ *   wrong and why, for the driver's own diagnostic.
+ */
+int tern_net_args_parse(const char *s, const struct tern_net_arg *defs, unsigned int n, void *dst,
+			char *why);
+
 /**
  * Parse a peer's MAC address for tern_net_peer.mac: six two-digit hex bytes separated by
  * ':' ("02:00:00:00:00:01"), or "-" for none (all zero: the driver's own default).

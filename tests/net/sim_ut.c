@@ -876,6 +876,46 @@ sim_opens_by_name_in_the_world_named_by_its_argument(void)
 	ut_diag_capture(0);
 }
 
+/* tern_net_args_parse (drivers/net/net.c), which every driver's driver_args go through. */
+static void
+net_args_parse_fills_known_keys_and_names_what_is_wrong(void)
+{
+	struct args {
+		unsigned long a, b;
+	} v = {7, 8};
+	static const struct tern_net_arg defs[] = {
+		{"alpha", offsetof(struct args, a), 100, "N"},
+		{"beta", offsetof(struct args, b), 1, "0|1"},
+	};
+	char why[TERN_NET_ARGS_WHY_MAX];
+
+	UT_EQ_INT(tern_net_args_parse(NULL, defs, 2, &v, why), 0);
+	UT_EQ_INT(tern_net_args_parse("", defs, 2, &v, why), 0);
+	UT_EQ_INT(v.a, 7); /* untouched when not given */
+	UT_EQ_INT(tern_net_args_parse("beta=1,alpha=0x20", defs, 2, &v, why), 0);
+	UT_EQ_INT(v.a, 32);
+	UT_EQ_INT(v.b, 1);
+	UT_EQ_INT(tern_net_args_parse("alpha=010", defs, 2, &v, why), 0);
+	UT_EQ_INT(v.a, 8);
+	UT_EQ_INT(tern_net_args_parse("alpha=100", defs, 2, &v, why), 0);
+	UT_EQ_INT(v.a, 100);
+	/* Each refusal leaves a reason that names the argument, and the keys it knows. */
+	UT_EQ_INT(tern_net_args_parse("gamma=1", defs, 2, &v, why), -EINVAL);
+	CU_ASSERT(strstr(why, "gamma=1") != NULL && strstr(why, "alpha=N, beta=0|1") != NULL);
+	UT_EQ_INT(tern_net_args_parse("alpha", defs, 2, &v, why), -EINVAL);
+	CU_ASSERT(strstr(why, "not key=value") != NULL);
+	UT_EQ_INT(tern_net_args_parse("alpha=101", defs, 2, &v, why), -EINVAL);
+	CU_ASSERT(strstr(why, "alpha=0..100") != NULL);
+	UT_EQ_INT(tern_net_args_parse("alpha=-1", defs, 2, &v, why), -EINVAL);
+	UT_EQ_INT(tern_net_args_parse("alpha=", defs, 2, &v, why), -EINVAL);
+	UT_EQ_INT(tern_net_args_parse("alpha=5x", defs, 2, &v, why), -EINVAL);
+	UT_EQ_INT(tern_net_args_parse("alpha=1,,beta=0", defs, 2, &v, why), -EINVAL);
+	UT_EQ_INT(tern_net_args_parse("alph=1", defs, 2, &v, why), -EINVAL);
+	UT_EQ_INT(tern_net_args_parse("alphaa=1", defs, 2, &v, why), -EINVAL);
+	UT_EQ_INT(v.a, 100);
+	UT_EQ_INT(v.b, 1);
+}
+
 /* tern_net_mac_parse (drivers/net/net.c), which every driver's peer table uses. */
 static void
 net_mac_parse_takes_six_hex_bytes_or_a_dash(void)
@@ -912,6 +952,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, sim_next_due_is_the_earliest_in_flight);
 	CU_ADD_TEST(s, sim_zero_delay_delivers_at_once_in_send_order);
 	CU_ADD_TEST(s, net_mac_parse_takes_six_hex_bytes_or_a_dash);
+	CU_ADD_TEST(s, net_args_parse_fills_known_keys_and_names_what_is_wrong);
 	s = CU_add_suite("sim_faults", NULL, NULL);
 	CU_ADD_TEST(s, sim_loss_rate_matches_its_setting);
 	CU_ADD_TEST(s, sim_duplication_rate_matches_its_setting);

@@ -176,30 +176,27 @@ static unsigned int dp_instances;
 
 /* ---- driver arguments ---- */
 
-struct dp_arg_def {
-	const char *key;
-	size_t off;
-	unsigned long max;
-};
-
-static const struct dp_arg_def arg_defs[] = {
-	{"mbufs", offsetof(struct dp_args, mbufs), 1UL << 24},
-	{"mbuf_size", offsetof(struct dp_args, mbuf_size), UINT16_MAX},
-	{"rxd", offsetof(struct dp_args, rxd), 32768},
-	{"txd", offsetof(struct dp_args, txd), 32768},
-	{"rxq_intr", offsetof(struct dp_args, rxq_intr), 1},
-	{"spin", offsetof(struct dp_args, spin), 1UL << 30},
-	{"yield_us", offsetof(struct dp_args, yield_us), 60UL * 1000 * 1000},
-	{"sleep_us", offsetof(struct dp_args, sleep_us), 1000 * 1000},
-	{"link_ms", offsetof(struct dp_args, link_ms), 60UL * 1000},
-	{"promisc", offsetof(struct dp_args, promisc), 1},
-	{"start_ms", offsetof(struct dp_args, start_ms), 600UL * 1000},
-	{"stream_ns", offsetof(struct dp_args, stream_ns), 1000UL * 1000},
+static const struct tern_net_arg arg_defs[] = {
+	{"mbufs", offsetof(struct dp_args, mbufs), 1UL << 24, "N"},
+	{"mbuf_size", offsetof(struct dp_args, mbuf_size), UINT16_MAX, "BYTES"},
+	{"rxd", offsetof(struct dp_args, rxd), 32768, "N"},
+	{"txd", offsetof(struct dp_args, txd), 32768, "N"},
+	{"rxq_intr", offsetof(struct dp_args, rxq_intr), 1, "0|1"},
+	{"spin", offsetof(struct dp_args, spin), 1UL << 30, "N"},
+	{"yield_us", offsetof(struct dp_args, yield_us), 60UL * 1000 * 1000, "US"},
+	{"sleep_us", offsetof(struct dp_args, sleep_us), 1000 * 1000, "US"},
+	{"link_ms", offsetof(struct dp_args, link_ms), 60UL * 1000, "MS"},
+	{"promisc", offsetof(struct dp_args, promisc), 1, "0|1"},
+	{"start_ms", offsetof(struct dp_args, start_ms), 600UL * 1000, "MS"},
+	{"stream_ns", offsetof(struct dp_args, stream_ns), 1000UL * 1000, "NS"},
 };
 
 static int
 args_parse(const char *s, struct dp_args *a)
 {
+	char why[TERN_NET_ARGS_WHY_MAX];
+	int rc;
+
 	a->mbufs = 0;
 	a->mbuf_size = 0;
 	a->rxd = 512;
@@ -212,39 +209,10 @@ args_parse(const char *s, struct dp_args *a)
 	a->promisc = 0;
 	a->start_ms = 5000;
 	a->stream_ns = 200;
-	while (s != NULL && *s != '\0') {
-		const char *eq = strchr(s, '='), *end = strchr(s, ',');
-		const struct dp_arg_def *def = NULL;
-		unsigned long v;
-		char *vend;
-		size_t klen, i;
-
-		if (end == NULL)
-			end = s + strlen(s);
-		if (eq == NULL || eq > end) {
-			DP_DIAG(ERR, "driver argument '%.*s' is not key=value", (int)(end - s), s);
-			return -EINVAL;
-		}
-		klen = (size_t)(eq - s);
-		for (i = 0; i < TERN_DIM(arg_defs); i++)
-			if (strlen(arg_defs[i].key) == klen &&
-			    memcmp(arg_defs[i].key, s, klen) == 0)
-				def = &arg_defs[i];
-		if (def == NULL) {
-			DP_DIAG(ERR, "unknown driver argument '%.*s'", (int)klen, s);
-			return -EINVAL;
-		}
-		errno = 0;
-		v = strtoul(eq + 1, &vend, 0);
-		if (errno != 0 || vend != end || eq + 1 == end || v > def->max) {
-			DP_DIAG(ERR, "bad value for driver argument %s (0..%lu)", def->key,
-				def->max);
-			return -EINVAL;
-		}
-		*(unsigned long *)((char *)a + def->off) = v;
-		s = *end == ',' ? end + 1 : end;
-	}
-	return 0;
+	rc = tern_net_args_parse(s, arg_defs, TERN_DIM(arg_defs), a, why);
+	if (rc != 0)
+		DP_DIAG(ERR, "%s", why);
+	return rc;
 }
 
 /* ---- links ---- */

@@ -35,7 +35,6 @@ TERN_DIAG_REGISTER(sim, NOTICE);
 #define SIM_SLOTS_MAX (1U << 24)
 #define SIM_NODES_MAX (TERN_NET_PEERS_MAX + 1)
 #define SIM_NONE      UINT32_MAX
-#define SIM_ARGS_MAX  128
 
 enum slot_state {
 	SLOT_FREE,
@@ -561,18 +560,16 @@ sim_open(const struct tern_net_opts *o, struct tern_net **out)
 	if (o->opts_size >= offsetof(struct tern_net_opts, driver_args) + sizeof(args))
 		args = o->driver_args;
 	if (args != NULL && args[0] != '\0') {
-		unsigned long id;
-		char *end;
+		static const struct tern_net_arg defs[] = {{"world", 0, UINT32_MAX, "ID"}};
+		char why[TERN_NET_ARGS_WHY_MAX];
+		unsigned long id = ULONG_MAX;
 
-		if (strncmp(args, "world=", 6) != 0 || args[6] < '0' || args[6] > '9') {
-			SIM_DIAG(ERR, "bad driver arguments '%.*s' (want world=ID)", SIM_ARGS_MAX,
-				 args);
+		if (tern_net_args_parse(args, defs, 1, &id, why) != 0) {
+			SIM_DIAG(ERR, "%s", why);
 			return -EINVAL;
 		}
-		errno = 0;
-		id = strtoul(args + 6, &end, 10);
-		if (errno != 0 || *end != '\0' || (w = world_by_id(id)) == NULL) {
-			SIM_DIAG(ERR, "no simulated world '%.*s'", SIM_ARGS_MAX, args + 6);
+		if ((w = world_by_id(id)) == NULL) {
+			SIM_DIAG(ERR, "no simulated world %lu (driver argument world=ID)", id);
 			return -EINVAL;
 		}
 	} else {

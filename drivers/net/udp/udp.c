@@ -37,7 +37,6 @@ TERN_DIAG_REGISTER(udp, NOTICE);
 
 #define UDP_DIAG(lvl, fmt, ...) TERN_DIAG(lvl, udp, "%s(): " fmt, __func__, ##__VA_ARGS__)
 
-#define UDP_ARGS_MAX	   256
 #define UDP_ERRQ_DRAIN_MAX 64 /* error reports read per drain */
 #define UDP_TX_ERR_RETRIES 4  /* asynchronous errors skipped per tx_burst, over cnt */
 
@@ -457,60 +456,27 @@ udp_close(struct tern_net *n)
 static int
 args_parse(const char *s, struct udp_args *a)
 {
-	char buf[UDP_ARGS_MAX], *save = NULL, *tok;
+	static const struct tern_net_arg defs[] = {
+		{"rcvbuf", offsetof(struct udp_args, rcvbuf), INT_MAX / 2, "BYTES"},
+		{"sndbuf", offsetof(struct udp_args, sndbuf), INT_MAX / 2, "BYTES"},
+		{"busy_poll", offsetof(struct udp_args, busy_poll), INT_MAX, "US"},
+		{"rx_bufs", offsetof(struct udp_args, rx_bufs), TERN_NET_UDP_RX_BUFS_MAX, "N"},
+	};
+	char why[TERN_NET_ARGS_WHY_MAX];
 
 	a->rcvbuf = TERN_NET_UDP_SOCKBUF_DEFAULT;
 	a->sndbuf = TERN_NET_UDP_SOCKBUF_DEFAULT;
 	a->busy_poll = 0;
 	a->rx_bufs = TERN_NET_BURST;
-	if (s == NULL || s[0] == '\0')
-		return 0;
-	if (strlen(s) >= sizeof(buf)) {
-		UDP_DIAG(ERR, "driver arguments longer than %u bytes", UDP_ARGS_MAX - 1);
+	if (tern_net_args_parse(s, defs, TERN_DIM(defs), a, why) != 0) {
+		UDP_DIAG(ERR, "%s", why);
 		return -EINVAL;
-	}
-	memcpy(buf, s, strlen(s) + 1);
-	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '='), *end;
-		unsigned long v, *dst, lim;
-
-		if (eq == NULL)
-			goto bad;
-		*eq = '\0';
-		if (strcmp(tok, "rcvbuf") == 0) {
-			dst = &a->rcvbuf;
-			lim = INT_MAX / 2;
-		} else if (strcmp(tok, "sndbuf") == 0) {
-			dst = &a->sndbuf;
-			lim = INT_MAX / 2;
-		} else if (strcmp(tok, "busy_poll") == 0) {
-			dst = &a->busy_poll;
-			lim = INT_MAX;
-		} else if (strcmp(tok, "rx_bufs") == 0) {
-			dst = &a->rx_bufs;
-			lim = TERN_NET_UDP_RX_BUFS_MAX;
-		} else {
-			*eq = '=';
-			goto bad;
-		}
-		errno = 0;
-		v = strtoul(eq + 1, &end, 0);
-		*eq = '=';
-		if (errno != 0 || end == eq + 1 || *end != '\0' || eq[1] == '-' || v > lim)
-			goto bad;
-		*dst = v;
 	}
 	if (a->rx_bufs == 0) {
 		UDP_DIAG(ERR, "rx_bufs must be at least 1");
 		return -EINVAL;
 	}
 	return 0;
-bad:
-	UDP_DIAG(ERR,
-		 "bad driver argument '%s' (known: rcvbuf=BYTES, sndbuf=BYTES, "
-		 "busy_poll=US, rx_bufs=N)",
-		 tok);
-	return -EINVAL;
 }
 
 /* Set a socket buffer, past the sysctl cap when we may, and say when it was capped. */
