@@ -47,7 +47,7 @@ static int
 args_pass(const char *s, const struct tern_net_arg *defs, unsigned int n, void *dst, char *why,
 	  bool store)
 {
-	char known[160];
+	char known[TERN_NET_ARGS_WHY_MAX - 128];
 
 	while (s != NULL && *s != '\0') {
 		const char *eq = strchr(s, '='), *end = strchr(s, ',');
@@ -58,8 +58,8 @@ args_pass(const char *s, const struct tern_net_arg *defs, unsigned int n, void *
 
 		if (end == NULL)
 			end = s + strlen(s);
-		args_known(defs, n, known, sizeof(known));
 		if (eq == NULL || eq > end) {
+			args_known(defs, n, known, sizeof(known));
 			snprintf(why, TERN_NET_ARGS_WHY_MAX,
 				 "driver argument '%.*s' is not key=value (known: %s)",
 				 (int)TERN_MIN(end - s, 64), s, known);
@@ -70,6 +70,7 @@ args_pass(const char *s, const struct tern_net_arg *defs, unsigned int n, void *
 			if (strlen(defs[i].key) == klen && memcmp(defs[i].key, s, klen) == 0)
 				def = &defs[i];
 		if (def == NULL) {
+			args_known(defs, n, known, sizeof(known));
 			snprintf(why, TERN_NET_ARGS_WHY_MAX,
 				 "unknown driver argument '%.*s' (known: %s)",
 				 (int)TERN_MIN(end - s, 64), s, known);

@@ -142,7 +142,7 @@ struct tern_net_arg {
 };
 
 /** Longest diagnostic tern_net_args_parse() writes, terminator included. */
-#define TERN_NET_ARGS_WHY_MAX 256
+#define TERN_NET_ARGS_WHY_MAX 512
 
 /**
  * Parse driver arguments @p s ("key=N,key=N"; NULL or "" is none) by the @p n entries of

@@ -792,13 +792,16 @@ feeder_of(struct tern_node *n, uint16_t id)
 	return m != NULL && m->feeder >= 0 ? &n->feeders[m->feeder] : NULL;
 }
 
-/* How far @p f's replica is behind this master's log, in VLSNs. */
+/*
+ * How far @p f's replica is behind this master's log, in VLSNs; 0 until it synced up
+ * (its position is unknown then, and it is reported as not streaming).
+ */
 static uint64_t
 lag_of(const struct tern_node *n, const struct tern_feeder *f)
 {
 	uint64_t last = tern_log_last_vlsn(n->log);
 
-	return last > f->received_vlsn ? last - f->received_vlsn : 0;
+	return f->started && last > f->received_vlsn ? last - f->received_vlsn : 0;
 }
 
 static void
@@ -856,8 +859,10 @@ master_rewind(struct tern_node *n)
 			  n->term);
 	NODE_DIAG(WARNING, n, "log rewound to VLSN %" PRIu64 ": new term %" PRIu64
 		  ", replicas sync up again", last, n->term);
-	for (unsigned int i = 0; i < n->n_feeders; i++)
+	for (unsigned int i = 0; i < n->n_feeders; i++) {
 		tern_feeder_init(&n->feeders[i], n->feeders[i].replica, &n->o.feeder, n->now);
+		n->lag_max[i] = 0;
+	}
 	for (unsigned int i = 0; i < n->n_members; i++)
 		if (n->members[i].id != n->self)
 			tern_ack_reset(&n->ack, n->members[i].id, 0, 0);
@@ -1166,6 +1171,7 @@ master_syncup(struct tern_node *n, uint16_t src, const struct tern_wire_syncup_r
 		/* Stream from the matchpoint on (never from VLSN 0 unless nothing matched). */
 		tern_feeder_init(f, src, &n->o.feeder, n->now);
 		tern_feeder_start(f, r.match_vlsn + 1, n->now);
+		n->lag_max[f - n->feeders] = lag_of(n, f);
 		tern_ack_reset(&n->ack, src, r.match_vlsn, 0);
 		n->stats.syncups++;
 	}
@@ -1859,9 +1865,9 @@ tern_node_open(const struct tern_node_opts *o, uint64_t now_ns, struct tern_node
 	n->win.mask = went - 1;
 	n->win.bytes = o->window_bytes;
 	n->win.data = o->window_bytes > 0 ? tern_malloc(o->window_bytes) : NULL;
-	if (n->feeders == NULL || n->lag_max == NULL || n->pend == NULL || n->tx_buf == NULL || n->scratch == NULL ||
-	    n->reasm_buf == NULL ||
-	    n->ents == NULL || n->win.ent == NULL || (o->window_bytes > 0 && n->win.data == NULL)) {
+	if (n->feeders == NULL || n->lag_max == NULL || n->pend == NULL || n->tx_buf == NULL ||
+	    n->scratch == NULL || n->reasm_buf == NULL || n->ents == NULL || n->win.ent == NULL ||
+	    (o->window_bytes > 0 && n->win.data == NULL)) {
 		rc = -ENOMEM;
 		goto fail;
 	}

@@ -64,6 +64,7 @@ struct rep_req {
 	enum req_kind kind;
 	FILE *f;
 	struct tern_rep_stats *st;
+	bool keep_lag_max; /* REQ_STATS: leave the replicas' lag_max_vlsns as they are */
 	int rc;
 	uint32_t done;
 };
@@ -499,8 +500,9 @@ dp_drain(struct tern_rep *rep, uint64_t now)
 	return taken > 0;
 }
 
+/* The counters into @p st; with @p reset, each replica's lag_max_vlsns starts again. */
 static void
-stats_fill(struct tern_rep *rep, struct tern_rep_stats *st)
+stats_fill(struct tern_rep *rep, struct tern_rep_stats *st, bool reset)
 {
 	struct tern_node *node = rep->dp.node;
 	struct tern_log *log;
@@ -530,7 +532,7 @@ stats_fill(struct tern_rep *rep, struct tern_rep_stats *st)
 	st->term = tern_node_term(node);
 	tern_node_stats_get(node, &st->node);
 	tern_net_stats_get(rep->dp.net, &st->net);
-	st->n_replicas = tern_node_replicas_get(node, st->replicas, TERN_NET_PEERS_MAX, true);
+	st->n_replicas = tern_node_replicas_get(node, st->replicas, TERN_NET_PEERS_MAX, reset);
 }
 
 static int
@@ -579,7 +581,7 @@ dp_requests(struct tern_rep *rep)
 		n++;
 		switch (r->kind) {
 		case REQ_STATS:
-			stats_fill(rep, r->st);
+			stats_fill(rep, r->st, !r->keep_lag_max);
 			break;
 		case REQ_DUMP:
 			tern_node_dump(rep->dp.node, r->f);
@@ -777,7 +779,7 @@ dp_close(struct tern_rep *rep)
 	while (rte_ring_sc_dequeue(rep->commits, (void **)&t) == 0)
 		txn_fail(rep, t, -TERN_ECLOSED);
 	if (rep->dp.node != NULL) {
-		stats_fill(rep, &rep->dp.final);
+		stats_fill(rep, &rep->dp.final, false);
 		rep->dp.close_rc = tern_node_close(rep->dp.node);
 		rep->dp.node = NULL;
 	}
@@ -1151,15 +1153,21 @@ req_run(struct tern_rep *rep, struct rep_req *r)
 	return r->rc;
 }
 
-int
-tern_rep_stats_get(struct tern_rep *rep, struct tern_rep_stats *st)
+static int
+stats_get(struct tern_rep *rep, struct tern_rep_stats *st, bool reset)
 {
-	struct rep_req r = {.kind = REQ_STATS, .st = st};
+	struct rep_req r = {.kind = REQ_STATS, .st = st, .keep_lag_max = !reset};
 	int rc = req_run(rep, &r);
 
 	if (rc == -TERN_ECLOSED && r.done == 0)
 		*st = rep->dp.final;
 	return rc;
+}
+
+int
+tern_rep_stats_get(struct tern_rep *rep, struct tern_rep_stats *st)
+{
+	return stats_get(rep, st, true);
 }
 
 void
@@ -1169,7 +1177,7 @@ tern_rep_dump(struct tern_rep *rep, FILE *f)
 	struct rep_req r = {.kind = REQ_DUMP, .f = f};
 	uint64_t cyc;
 
-	tern_rep_stats_get(rep, &st);
+	stats_get(rep, &st, false); /* a dump leaves the lag peaks to the stats reader */
 	cyc = st.cycles_busy + st.cycles_idle;
 	fprintf(f,
 		"rep.state=%s\nrep.master=%u\nrep.term=%" PRIu64 "\nrep.start_vlsn=%" PRIu64

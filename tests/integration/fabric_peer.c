@@ -715,7 +715,7 @@ static int
 parse_node(char *s, struct tern_net_peer *p, const char **port_name)
 {
 	char *f[5] = {0};
-	unsigned int n = 0, m[6];
+	unsigned int n = 0;
 	uint64_t v;
 	struct in_addr a;
 
@@ -727,13 +727,8 @@ parse_node(char *s, struct tern_net_peer *p, const char **port_name)
 	if (parse_u64(f[0], &v) != 0 || v > TERN_WIRE_NODE_MAX)
 		return -1;
 	p->node_id = (uint16_t)v;
-	if (strcmp(f[1], "-") != 0) {
-		if (sscanf(f[1], "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) !=
-		    6)
-			return -1;
-		for (n = 0; n < 6; n++)
-			p->mac[n] = (uint8_t)m[n];
-	}
+	if (tern_net_mac_parse(f[1], p->mac) != 0)
+		return -1;
 	if (inet_pton(AF_INET, f[2], &a) != 1)
 		return -1;
 	p->ipv4 = a.s_addr;

@@ -550,7 +550,10 @@ world_by_id(unsigned long id)
 	return NULL;
 }
 
-/* tern_net_open("sim"): "world=ID", or nothing when exactly one world lives. */
+/*
+ * tern_net_open("sim"): "world=ID" (decimal, or 0x hex: tern_net_args_parse), or nothing
+ * when exactly one world lives.
+ */
 static int
 sim_open(const struct tern_net_opts *o, struct tern_net **out)
 {
