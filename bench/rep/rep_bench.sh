@@ -287,7 +287,9 @@ ks=(1 32 256)
 # ---- temp dir on a real disk, and cleanup ----
 
 mkdir -p "$base" 2>/dev/null
-fs_type=$(stat -f -c %T "$base" 2>/dev/null || echo unknown)
+# The mount's own type (findmnt); stat -f names ext4 "ext2/ext3" by its magic number.
+fs_type=$(findmnt -n -o FSTYPE -T "$base" 2>/dev/null || stat -f -c %T "$base" 2>/dev/null ||
+    echo unknown)
 case $fs_type in
 tmpfs | ramfs) die "--dir $base is on $fs_type: the homes and the fdatasync floor need a real disk" ;;
 esac
