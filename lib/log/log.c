@@ -51,7 +51,7 @@ log_seg_hdr_check(const struct seg_hdr *h, uint32_t seg)
 		return -TERN_ECORRUPT;
 	if (tern_crc32c(h, offsetof(struct seg_hdr, crc)) != h->crc)
 		return -TERN_ECORRUPT;
-	if (h->version != SEG_VERSION || h->hdr_size != SEG_HDR_SIZE)
+	if (h->version < SEG_VERSION_MIN || h->version > SEG_VERSION || h->hdr_size != SEG_HDR_SIZE)
 		return -TERN_EFORMAT;
 	if (h->seg_no != seg || h->seg_size < MIN_SEGMENT_SIZE || h->seg_size > UINT32_MAX)
 		return -TERN_ECORRUPT;
@@ -61,7 +61,8 @@ log_seg_hdr_check(const struct seg_hdr *h, uint32_t seg)
 bool
 log_rec_plausible(const struct rec_hdr *h, uint64_t off, uint64_t seg_size, uint32_t max_payload)
 {
-	return h->magic == REC_MAGIC && h->flags == 0 && h->len <= max_payload &&
+	return h->magic == REC_MAGIC && (h->flags & ~TERN_LOG_ENTRY_FLAGS) == 0 &&
+	       h->len <= max_payload &&
 	       off + REC_SIZE(h->len) <= seg_size;
 }
 
@@ -306,7 +307,8 @@ tern_log_append(struct tern_log *log, const struct tern_log_entry *e, unsigned i
 		}
 		if (x->term < log->last_term)
 			return -TERN_ESTALE;
-		if (x->len > log->max_payload || (x->len > 0 && x->data == NULL))
+		if (x->len > log->max_payload || (x->len > 0 && x->data == NULL) ||
+		    (x->flags & ~TERN_LOG_ENTRY_FLAGS) != 0)
 			return x->len > log->max_payload ? -E2BIG : -EINVAL;
 		b = reserve(log, size, &rc);
 		if (b == NULL) {
@@ -317,7 +319,7 @@ tern_log_append(struct tern_log *log, const struct tern_log_entry *e, unsigned i
 		h = (struct rec_hdr *)(b->buf + b->len);
 		h->len = x->len;
 		h->type = x->type;
-		h->flags = 0;
+		h->flags = x->flags;
 		h->magic = REC_MAGIC;
 		h->vlsn = x->vlsn;
 		h->term = x->term;

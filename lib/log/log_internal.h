@@ -21,7 +21,13 @@ TERN_DIAG_EXTERN(log);
 
 /* Segment header, at offset 0 of every segment file. */
 #define SEG_MAGIC "TERNSEG"
-#define SEG_VERSION 1
+/*
+ * 2: records may carry tern_log_entry.flags (always 0 in version 1). Both are read; new
+ * segments are written as 2, which a build that reads only 1 refuses with TERN_EFORMAT
+ * rather than take flagged records for damage.
+ */
+#define SEG_VERSION 2
+#define SEG_VERSION_MIN 1
 #define SEG_HDR_SIZE 64
 
 struct seg_hdr {
@@ -42,7 +48,7 @@ struct rec_hdr {
 	uint32_t crc;   /* of bytes [4, 48) of the header, then the payload */
 	uint32_t len;   /* payload bytes */
 	uint16_t type;
-	uint16_t flags; /* 0 */
+	uint16_t flags; /* tern_log_entry.flags (TERN_LOG_ENTRY_FLAGS bits only) */
 	uint32_t magic; /* REC_MAGIC */
 	uint64_t vlsn;
 	uint64_t term;

@@ -239,8 +239,9 @@ check_seg_hdr(struct tern_log *log, struct tern_log_scan *s, uint32_t i)
 	if (got >= SEG_HDR_SIZE && s->win_lsn == LSN(log->segs[i], 0)) {
 		rc = log_seg_hdr_check(h, log->segs[i]);
 		if (rc == -TERN_EFORMAT) {
-			LOG_DIAG(ERR, "segment " SEG_NAME_FMT " has version %u, this build reads %u",
-				 log->segs[i], h->version, SEG_VERSION);
+			LOG_DIAG(ERR,
+				 "segment " SEG_NAME_FMT " has version %u, this build reads %u..%u",
+				 log->segs[i], h->version, SEG_VERSION_MIN, SEG_VERSION);
 			return rc;
 		}
 		if (rc == 0)

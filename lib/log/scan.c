@@ -160,6 +160,7 @@ scan_record(struct tern_log_scan *s, uint64_t limit_lsn, struct tern_log_entry *
 		e->txn_id = h->txn_id;
 		e->timestamp_ns = h->timestamp_ns;
 		e->type = h->type;
+		e->flags = h->flags;
 		e->len = h->len;
 		e->data = h + 1;
 		e->lsn = s->pos;

@@ -64,6 +64,9 @@ enum tern_log_sync {
 #define TERN_LOG_TYPE_USER 16
 #define TERN_LOG_TYPE_CHECKPOINT 1 /**< written by tern_log_checkpoint(), VLSN 0 */
 
+/** The bits of tern_log_entry.flags a caller may use; the rest are the log's (0). */
+#define TERN_LOG_ENTRY_FLAGS 0x00ffU
+
 /** Largest header overhead of one record (header + padding). */
 #define TERN_LOG_RECORD_HDR 48
 
@@ -75,6 +78,7 @@ struct tern_log_entry {
 	uint64_t timestamp_ns; /**< wall clock of the master at commit, supplied by the caller */
 	uint64_t lsn;          /**< filled in by reads and scans; ignored by append */
 	uint16_t type;         /**< >= TERN_LOG_TYPE_USER for the application's records */
+	uint16_t flags;        /**< the caller's, kept with the record (TERN_LOG_ENTRY_FLAGS) */
 	uint32_t len;          /**< payload bytes */
 	const void *data;      /**< payload: append copies it; reads point into their buffer */
 };
@@ -143,7 +147,8 @@ int tern_log_close(struct tern_log *log);
  * @return the number appended, which is less than @p n (maybe 0) when the group-commit
  *   buffers are full (poll, then retry the rest); or -TERN_EVLSN (gap or repeat: nothing
  *   of this call appended past the bad entry), -TERN_ESTALE (term went backwards),
- *   -E2BIG (entry larger than a buffer), -TERN_ELOGRO (log failed), -ENOSPC (a new
+ *   -E2BIG (entry larger than a buffer), -EINVAL (flags outside
+ *   TERN_LOG_ENTRY_FLAGS, or no data), -TERN_ELOGRO (log failed), -ENOSPC (a new
  *   segment could not be preallocated; nothing appended by this call past that point).
  */
 int tern_log_append(struct tern_log *log, const struct tern_log_entry *e, unsigned int n,

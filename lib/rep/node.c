@@ -38,7 +38,11 @@ TERN_DIAG_REGISTER(rep, NOTICE);
 #define SYNCUP_ROUNDS_MAX 64 /* a search never needs this many (see syncup_learn) */
 #define FRAMES_PER_FEEDER 8
 
-/* Entry flags on the wire: the replica sync policy the replica appends with. */
+/*
+ * Entry flags, on the wire and in the log records (tern_log_entry.flags): the replica
+ * sync policy a replica appends the entry with (TERN_LOG_SYNC is 0, so a record written
+ * without them reads as SYNC, the safe choice).
+ */
 #define ENTRY_F_SYNC_MASK 0x3U
 
 struct win_ent {
@@ -357,6 +361,7 @@ entry_to_log(struct tern_log_entry *le, const struct tern_wire_entry *we)
 	le->timestamp_ns = we->timestamp_ns;
 	le->lsn = 0;
 	le->type = we->type;
+	le->flags = (uint16_t)(we->flags & ENTRY_F_SYNC_MASK);
 	le->len = we->len;
 	le->data = we->data;
 }
@@ -400,8 +405,7 @@ entry_get(struct tern_node *n, uint64_t vlsn, struct tern_wire_entry *out)
 	out->txn_id = e.txn_id;
 	out->timestamp_ns = e.timestamp_ns;
 	out->type = e.type;
-	/* The replica sync policy of an entry fed from the log is not recorded: SYNC is safe. */
-	out->flags = TERN_LOG_SYNC;
+	out->flags = e.flags & ENTRY_F_SYNC_MASK; /* its replica sync policy, kept in the log */
 	out->len = e.len;
 	out->data = e.data;
 	return 0;
@@ -919,6 +923,7 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 			e[k].timestamp_ns = q->timestamp_ns;
 			e[k].lsn = 0;
 			e[k].type = q->type;
+			e[k].flags = (uint16_t)(q->dur.replica_sync & ENTRY_F_SYNC_MASK);
 			e[k].len = q->len;
 			e[k].data = q->data;
 			k++;

@@ -134,6 +134,53 @@ log_sync_modes_decide_whether_a_batch_is_synced(void)
 }
 
 static void
+log_entry_flags_are_kept_with_the_record(void)
+{
+	struct tern_io *io = fx_mem();
+	struct tern_log *log = fx_open(io);
+	struct tern_log_entry e;
+	struct tern_log_scan *s;
+	uint8_t buf[512];
+	uint64_t v;
+
+	for (v = 1; v <= 300; v++) {
+		fx_entry(&e, v, 1, buf);
+		int rc, spins = 0;
+
+		e.flags = (uint16_t)(v % 256);
+		while ((rc = tern_log_append(log, &e, 1, TERN_LOG_NO_SYNC)) == 0) {
+			tern_log_poll(log); /* buffers full: let the write go out */
+			TERN_CU_ASSERT_FATAL(++spins < 100000);
+		}
+		TERN_CU_ASSERT_FATAL(rc == 1);
+	}
+	/* Bits outside TERN_LOG_ENTRY_FLAGS are the log's: refused, nothing taken. */
+	fx_entry(&e, 301, 1, buf);
+	e.flags = 0x100;
+	UT_EQ_INT(tern_log_append(log, &e, 1, TERN_LOG_SYNC), -EINVAL);
+	UT_EQ_INT(tern_log_last_vlsn(log), 300);
+	fx_sync(log);
+	for (int round = 0; round < 2; round++) {
+		for (v = 1; v <= 300; v++) {
+			UT_EQ_INT(tern_log_read(log, v, &e, buf, sizeof(buf)), 0);
+			UT_EQ_INT(e.flags, v % 256);
+		}
+		TERN_CU_ASSERT_FATAL(tern_log_scan_open(log, 1, &s) == 0);
+		for (v = 1; v <= 300; v++) {
+			TERN_CU_ASSERT_FATAL(tern_log_scan_next(s, &e) == 1);
+			UT_EQ_INT(e.flags, v % 256);
+		}
+		tern_log_scan_close(s);
+		/* And after recovery, which checks every record. */
+		UT_EQ_INT(tern_log_close(log), 0);
+		log = fx_open(io);
+		UT_EQ_INT(tern_log_last_vlsn(log), 300);
+	}
+	UT_EQ_INT(tern_log_close(log), 0);
+	tern_io_destroy(io);
+}
+
+static void
 log_writes_start_writeback_every_writeback_bytes_until_a_sync(void)
 {
 	struct tern_io *io = fx_mem();
@@ -634,6 +681,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, log_append_then_read_back_every_entry);
 	CU_ADD_TEST(s, log_reopen_after_close_keeps_everything);
 	CU_ADD_TEST(s, log_writes_start_writeback_every_writeback_bytes_until_a_sync);
+	CU_ADD_TEST(s, log_entry_flags_are_kept_with_the_record);
 	CU_ADD_TEST(s, log_rolls_segments_at_the_segment_size);
 	CU_ADD_TEST(s, log_group_commit_batches_appends_made_during_a_write);
 	CU_ADD_TEST(s, log_sync_modes_decide_whether_a_batch_is_synced);

@@ -312,31 +312,58 @@ recovery_refuses_a_missing_segment(void)
 	tern_io_destroy(io);
 }
 
+/* Rewrite segment 1's version field (and the header CRC, so only the version differs). */
+static void
+seg1_version_set(struct tern_io *io, uint32_t version)
+{
+	uint8_t seg[FX_SEG];
+	uint32_t crc;
+	ssize_t n;
+
+	n = tern_io_mem_file_get(io, "00000001.tlg", seg, sizeof(seg));
+	TERN_CU_ASSERT_FATAL(n == FX_SEG);
+	memcpy(seg + 8, &version, 4);
+	crc = tern_crc32c(seg, 60);
+	memcpy(seg + 60, &crc, 4);
+	TERN_CU_ASSERT_FATAL(tern_io_mem_file_put(io, "00000001.tlg", seg, (size_t)n) == 0);
+	tern_io_remove(io, "vlsn.idx");
+}
+
 static void
 recovery_refuses_a_segment_of_an_unknown_version(void)
 {
 	struct tern_io *io = fx_mem();
 	struct tern_log *log = fx_open(io);
 	struct tern_log_opts o;
-	uint8_t seg[FX_SEG];
-	ssize_t n;
-	uint32_t v = 99;
 
 	fx_append_range(log, 1, 10, TERN_LOG_SYNC);
 	UT_EQ_INT(tern_log_close(log), 0);
-	n = tern_io_mem_file_get(io, "00000001.tlg", seg, sizeof(seg));
-	TERN_CU_ASSERT_FATAL(n == FX_SEG);
-	memcpy(seg + 8, &v, 4);
-	/* Recompute the header CRC so only the version is wrong. */
-	v = tern_crc32c(seg, 60);
-	memcpy(seg + 60, &v, 4);
-	TERN_CU_ASSERT_FATAL(tern_io_mem_file_put(io, "00000001.tlg", seg, (size_t)n) == 0);
-	tern_io_remove(io, "vlsn.idx");
+	seg1_version_set(io, 99);
 	fx_opts(&o, io);
 	log = NULL;
 	ut_diag_capture(1);
 	UT_EQ_INT(tern_log_open(&o, &log), -TERN_EFORMAT);
 	CU_ASSERT(ut_diag_contains("version 99"));
+	tern_io_destroy(io);
+}
+
+/* Version 1 segments (records without flags) are still read, and appended to. */
+static void
+recovery_reads_a_version_1_segment(void)
+{
+	struct tern_io *io = fx_mem();
+	struct tern_log *log = fx_open(io);
+
+	fx_append_range(log, 1, 10, TERN_LOG_SYNC);
+	UT_EQ_INT(tern_log_close(log), 0);
+	seg1_version_set(io, 1);
+	log = fx_open(io);
+	UT_EQ_INT(tern_log_last_vlsn(log), 10);
+	fx_check_range(log, 1, 10);
+	fx_append_range(log, 11, 20, TERN_LOG_SYNC);
+	fx_sync(log);
+	fx_check_range(log, 1, 20);
+	UT_EQ_INT(tern_log_close(log), 0);
 	tern_io_destroy(io);
 }
 
@@ -417,6 +444,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, recovery_of_a_torn_first_segment_gives_an_empty_log);
 	CU_ADD_TEST(s, recovery_refuses_a_missing_segment);
 	CU_ADD_TEST(s, recovery_refuses_a_segment_of_an_unknown_version);
+	CU_ADD_TEST(s, recovery_reads_a_version_1_segment);
 	CU_ADD_TEST(s, recovery_after_torn_power_cuts_keeps_every_durable_entry);
 	return tern_ut_run(argc, argv);
 }

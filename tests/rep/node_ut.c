@@ -557,6 +557,46 @@ node_master_reports_replica_lag_now_and_the_most_since_the_last_read(void)
 	fx_teardown();
 }
 
+/*
+ * The replica sync policy of each commit is kept in the master's log, so an entry fed
+ * from the log (past the window) reaches a replica with its own policy, not SYNC.
+ */
+static void
+node_entries_fed_from_the_log_keep_their_replica_sync_policy(void)
+{
+	struct tern_node_stats st;
+	struct fx_node *r = &fx.n[2];
+	uint64_t id, v;
+	uint8_t buf[256];
+
+	fx_setup(TERN_NS_PER_S);
+	fx_crash(r);
+	/* 400 commits: the window (256 entries) no longer holds the first 144. */
+	for (id = 0; id < 400; id++)
+		fx_commit(&fx.n[0], TERN_LOG_SYNC, id % 2 ? TERN_LOG_NO_SYNC : TERN_LOG_WRITE_NO_SYNC,
+			  TERN_ACK_SIMPLE_MAJORITY);
+	FX_UNTIL(fx.n_done == 400, TERN_NS_PER_S);
+	UT_EQ_INT(fx.n_done, 400);
+	TERN_CU_ASSERT_FATAL(fx_start(r) == 0);
+	FX_UNTIL(tern_log_last_vlsn(tern_node_log(r->node)) == 400, TERN_NS_PER_S);
+	FX_UNTIL(tern_log_durable_vlsn(tern_node_log(fx.n[0].node)) == 400, TERN_NS_PER_S);
+	tern_node_stats_get(fx.n[0].node, &st);
+	CU_ASSERT(st.window_misses >= 144);
+	for (id = 0; id < 400; id++) {
+		uint16_t want = id % 2 ? TERN_LOG_NO_SYNC : TERN_LOG_WRITE_NO_SYNC;
+		struct tern_log_entry e;
+
+		v = fx.done[id].vlsn;
+		UT_EQ_INT(tern_log_read(tern_node_log(fx.n[0].node), v, &e, buf, sizeof(buf)), 0);
+		UT_EQ_INT(e.flags, want);
+		/* The replica appended it with that policy and keeps it too. */
+		UT_EQ_INT(tern_log_read(tern_node_log(r->node), v, &e, buf, sizeof(buf)), 0);
+		UT_EQ_INT(e.flags, want);
+	}
+	UT_EQ_INT(fx_logs_equal(&fx.n[0], r), 400);
+	fx_teardown();
+}
+
 static void
 node_restarted_replica_catches_up_from_its_log_end(void)
 {
@@ -1197,6 +1237,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, node_ack_all_fails_with_eacks_after_the_timeout_while_majority_succeeds);
 	CU_ADD_TEST(s, node_master_reports_replica_lag_now_and_the_most_since_the_last_read);
 	CU_ADD_TEST(s, node_restarted_replica_catches_up_from_its_log_end);
+	CU_ADD_TEST(s, node_entries_fed_from_the_log_keep_their_replica_sync_policy);
 	CU_ADD_TEST(s, node_local_log_write_failure_fails_the_commit_with_the_log_error);
 	CU_ADD_TEST(s, node_pending_commits_complete_with_eclosed_at_close);
 	CU_ADD_TEST(s, node_restarted_master_takes_a_higher_term_and_replicas_follow);
