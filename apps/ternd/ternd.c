@@ -90,7 +90,9 @@ static const char usage_text[] =
 	"commits_per_s=..\n"
 	"                        p50_us=.. p99_us=.. p999_us=.. max_us=..` and `load_stages ...`\n"
 	"                        (means of queue, assign->local durable, assign->sent,\n"
-	"                        sent->acked, to done, from the datapath's timestamps)\n"
+	"                        sent->acked, to done, from the datapath's timestamps, and\n"
+	"                        replica_us: the acking replica's arrival->durable, from\n"
+	"                        its ACKs; 0 when no commit waited for a replica's disk)\n"
 	"  --commands            read commands from stdin, one per line:\n"
 	"                          load N [K [L,R,A [TIMEOUT_MS [GAP_US]]]]\n"
 	"                                  as --load, with these; TIMEOUT_MS 0: the default;\n"
@@ -577,8 +579,8 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 	uint8_t *buf = calloc(lr->k, (size_t)lr->size + 8);
 	uint64_t *lat = calloc(lr->n + 1, sizeof(*lat));
 	uint64_t submitted = 0, done = 0, ok = 0, failed = 0, t0, t1;
-	double s_queue = 0, s_local = 0, s_sent = 0, s_ack = 0, s_done = 0;
-	uint64_t n_local = 0, n_sent = 0, n_ack = 0;
+	double s_queue = 0, s_local = 0, s_sent = 0, s_ack = 0, s_done = 0, s_hold = 0;
+	uint64_t n_local = 0, n_sent = 0, n_ack = 0, n_hold = 0;
 	int first_err = 0;
 	unsigned int first_master = TERN_WIRE_NODE_ALL, first_needed = 0, first_received = 0;
 	unsigned int i;
@@ -668,6 +670,10 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 				s_ack += (double)(int64_t)(d->t_acked_ns - d->t_sent_ns);
 				n_ack++;
 			}
+			if (d->replica_hold_ns != 0) {
+				s_hold += (double)d->replica_hold_ns;
+				n_hold++;
+			}
 			s_done += (double)(int64_t)(d->t_done_ns - d->t_submit_ns);
 			t[o].state = TERN_REP_TXN_IDLE; /* slot free (its wait returned) */
 		}
@@ -683,12 +689,14 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 	       done ? (double)lat[done - 1] / 1000.0 : 0.0, lr->k, lr->size,
 	       sync_name(lr->dur.local_sync), sync_name(lr->dur.replica_sync),
 	       ack_name(lr->dur.ack_policy));
-	printf("load_stages queue_us=%.2f local_us=%.2f sent_us=%.2f ack_us=%.2f total_us=%.2f\n",
+	printf("load_stages queue_us=%.2f local_us=%.2f sent_us=%.2f ack_us=%.2f total_us=%.2f "
+	       "replica_us=%.2f\n",
 	       done ? s_queue / (double)done / 1000.0 : 0.0,
 	       n_local ? s_local / (double)n_local / 1000.0 : 0.0,
 	       n_sent ? s_sent / (double)n_sent / 1000.0 : 0.0,
 	       n_ack ? s_ack / (double)n_ack / 1000.0 : 0.0,
-	       done ? s_done / (double)done / 1000.0 : 0.0);
+	       done ? s_done / (double)done / 1000.0 : 0.0,
+	       n_hold ? s_hold / (double)n_hold / 1000.0 : 0.0);
 	if (first_err != 0)
 		printf("load_first_error err=%s master=%u acks_needed=%u acks_received=%u "
 		       "text=\"%s\"\n",

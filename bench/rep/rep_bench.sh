@@ -134,10 +134,14 @@ Output, key=value lines:
         ack_us          sent -> the ack policy held: the wire both ways, the replica's
                         append (+ fdatasync when its policy syncs) and its ack
         total_us        submit -> done (the committer woken)
-      and estimates from them and the floors: local_append_us (local_us of the sync=no
-      run with the same K), local_fsync_us (local_us - local_append_us), wire_us (the
-      fabric's RTT floor p50), replica_us (ack_us - wire_us: the replica's append, fsync
-      and ack turnaround). queue_us=invalid: ternd printed a mean larger than total_us.
+        replica_us      the replica's own stage, from its ACKs (hold_us): the entry's
+                        arrival to its durability there (its append + fdatasync), for
+                        the replica whose ack completed the commit (n/a: no commit
+                        waited for a replica's disk, as under NO_SYNC)
+      and from them: local_append_us (local_us of the sync=no run with the same K),
+      local_fsync_us (local_us - local_append_us), wire_us (ack_us - replica_us: the
+      wire both ways and both turnarounds), rtt_floor_us (the fabric's RTT floor p50, for
+      comparison). queue_us=invalid: ternd printed a mean larger than total_us.
   bench=rep ratio=...          dpdk drivers against udp, and against the floors
   bench=rep check=...          the bars of issue 4 (want=, value=, pass=yes|no)
   bench=rep test=syscalls driver=dpdk-vhost poll=P sync=yes outstanding=32 ...
@@ -467,7 +471,7 @@ record() {
     for f in commits_per_s p50_us p99_us p999_us max_us commits ok failed; do
         res[$d,$s,$k,$f,$r]=$(grp_field "$last_load" "$f")
     done
-    for f in queue_us local_us sent_us ack_us total_us; do
+    for f in queue_us local_us sent_us ack_us total_us replica_us; do
         res[$d,$s,$k,$f,$r]=$(grp_field "$last_stages" "$f")
     done
     res[$d,$s,$k,cpu_pct,$r]=$load_cpu_pct
@@ -537,13 +541,16 @@ print_result() {
     else
         lf=n/a
     fi
-    w=${floor[rtt,$d]:-}
-    if [[ -n $w && -n $a ]]; then
-        rep=$(calc "($a - $w) > 0 ? $a - $w : 0")
+    # The replica's stage, measured by the replica itself (its ACKs), when a commit waited
+    # for a replica's disk; the rest of ack_us is the wire both ways and the turnarounds.
+    rep=$(g replica_us)
+    if [[ -n $rep && -n $a ]] && awk -v r="$rep" 'BEGIN { exit !(r > 0) }'; then
+        w=$(calc "($a - $rep) > 0 ? $a - $rep : 0")
     else
         rep=n/a
+        w=n/a
     fi
-    echo "bench=rep stages driver=$d sync=$s outstanding=$k queue_us=$q local_us=$l sent_us=$se ack_us=$a total_us=$t local_append_us=${la:-n/a} local_fsync_us=$lf wire_us=${w:-n/a} replica_us=$rep"
+    echo "bench=rep stages driver=$d sync=$s outstanding=$k queue_us=$q local_us=$l sent_us=$se ack_us=$a total_us=$t local_append_us=${la:-n/a} local_fsync_us=$lf replica_us=$rep wire_us=$w rtt_floor_us=${floor[rtt,$d]:-n/a}"
 }
 
 # ---- run ----

@@ -140,6 +140,9 @@ struct tern_node {
 	struct stamps st_local[3]; /* durable, written: from log events; [2] unused */
 	struct stamps st_sent;
 	struct stamps st_ack;	 /* SIMPLE_MAJORITY durable ack VLSN */
+	struct stamps st_hold;	 /* the same VLSNs; t: the acking replica's hold_us, in ns */
+	struct stamps st_rx;	 /* replica: the last VLSN taken from the stream */
+	uint64_t rs_hold_ns;	 /* replica: arrival to durable of its durable VLSN */
 	uint64_t ack_maj_last;
 	uint32_t hb_seq;
 
@@ -591,6 +594,9 @@ pend_complete(struct tern_node *n, unsigned int cls, uint32_t prev, int err)
 					? stamp_find(&n->st_ack, p->vlsn, n->now)
 					: n->now;
 		d->t_acked_ns = TERN_MAX(d->t_acked_ns, d->t_sent_ns);
+		d->replica_hold_ns = policy == TERN_ACK_SIMPLE_MAJORITY && durable
+					     ? stamp_find(&n->st_hold, p->vlsn, 0)
+					     : 0;
 	} else {
 		d->t_acked_ns = p->t_assign;
 	}
@@ -1093,7 +1099,7 @@ sent:
 
 static void
 master_ack(struct tern_node *n, uint16_t src, uint64_t received, uint64_t durable,
-	   uint32_t credit, bool has_credit)
+	   uint32_t credit, bool has_credit, uint32_t hold_us)
 {
 	struct tern_feeder *f = feeder_of(n, src);
 	uint64_t maj;
@@ -1113,6 +1119,7 @@ master_ack(struct tern_node *n, uint16_t src, uint64_t received, uint64_t durabl
 	if (maj != UINT64_MAX && maj > n->ack_maj_last) {
 		n->ack_maj_last = maj;
 		stamp_push(&n->st_ack, maj, n->now);
+		stamp_push(&n->st_hold, maj, (uint64_t)hold_us * 1000);
 	}
 }
 
@@ -1202,7 +1209,7 @@ master_rx(struct tern_node *n, const struct tern_wire_hdr *h, const struct tern_
 	switch (h->type) {
 	case TERN_WIRE_ACK:
 		master_ack(n, h->src, m->u.ack.received_vlsn, m->u.ack.durable_vlsn,
-			   m->u.ack.credit, true);
+			   m->u.ack.credit, true, m->u.ack.hold_us);
 		break;
 	case TERN_WIRE_NAK:
 		f = feeder_of(n, h->src);
@@ -1213,7 +1220,7 @@ master_rx(struct tern_node *n, const struct tern_wire_hdr *h, const struct tern_
 		break;
 	case TERN_WIRE_HEARTBEAT_REPLY:
 		master_ack(n, h->src, m->u.heartbeat_reply.received_vlsn,
-			   m->u.heartbeat_reply.durable_vlsn, 0, false);
+			   m->u.heartbeat_reply.durable_vlsn, 0, false, 0);
 		break;
 	default:
 		break;
@@ -1350,6 +1357,8 @@ replica_lost_master(struct tern_node *n)
 {
 	n->syncup_sent = false;
 	n->sync.active = false;
+	n->st_rx.n = 0; /* a syncup may cut the log back: arrival times start again */
+	n->rs_hold_ns = 0;
 	set_state(n, TERN_NODE_UNKNOWN);
 }
 
@@ -1481,6 +1490,7 @@ replica_took(struct tern_node *n)
 	if (last >= n->rs.next_vlsn) {
 		n->stats.entries_appended += last - (n->rs.next_vlsn - 1);
 		tern_rstream_appended(&n->rs, last);
+		stamp_push(&n->st_rx, last, n->now);
 	}
 }
 
@@ -1660,6 +1670,7 @@ replica_report(struct tern_node *n)
 					 &a.credit)) {
 			uint8_t *buf = tx_begin(n);
 
+			a.hold_us = (uint32_t)TERN_MIN(n->rs_hold_ns / 1000, (uint64_t)UINT32_MAX);
 			tx_commit(n, TERN_WIRE_ACK, 0, n->master,
 				  tern_wire_ack_encode(buf + TERN_WIRE_HDR_LEN, tx_cap(n), &a), -1,
 				  0);
@@ -1692,8 +1703,11 @@ on_log_event(void *arg, const struct tern_log_event *ev)
 		n->pend_dirty = true;
 		if (n->state == TERN_NODE_MASTER)
 			stamp_push(&n->st_local[TERN_LOG_SYNC], ev->vlsn, n->now);
-		else if (n->state == TERN_NODE_REPLICA)
+		else if (n->state == TERN_NODE_REPLICA) {
 			tern_rstream_durable(&n->rs, ev->vlsn);
+			/* The replica's stage of a commit: arrival to durable (its ACK says). */
+			n->rs_hold_ns = n->now - stamp_find(&n->st_rx, ev->vlsn, n->now);
+		}
 		break;
 	case TERN_LOG_EV_WRITTEN:
 		n->pend_dirty = true;

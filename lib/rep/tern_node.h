@@ -103,6 +103,12 @@ struct tern_commit_done {
 	uint64_t t_sent_ns;     /**< first sent to a replica (0: none needed) */
 	uint64_t t_acked_ns;    /**< the ack policy held */
 	uint64_t t_done_ns;     /**< completed */
+	/**
+	 * SIMPLE_MAJORITY with replica acks: how long the replica whose ack completed it held
+	 * the entry, from its arrival to durable (its ACK's hold_us; 0: unknown). Of
+	 * t_acked_ns - t_sent_ns, the rest is the wire both ways and the turnarounds.
+	 */
+	uint64_t replica_hold_ns;
 };
 
 /** Completions, in batches, from inside tern_node_commit() or tern_node_poll(). */

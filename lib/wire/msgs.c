@@ -449,6 +449,7 @@ tern_wire_ack_encode(void *buf, uint32_t cap, const struct tern_wire_ack *m)
 	w64(&w, m->received_vlsn);
 	w64(&w, m->durable_vlsn);
 	w32(&w, m->credit);
+	w32(&w, m->hold_us);
 	return wr_end(&w);
 }
 
@@ -461,6 +462,8 @@ tern_wire_ack_decode(const void *p, uint32_t len, struct tern_wire_ack *out)
 	out->received_vlsn = r64(&r);
 	out->durable_vlsn = r64(&r);
 	out->credit = r32(&r);
+	/* A field a later minor version added: absent from an older peer's ACK. */
+	out->hold_us = !r.bad && r.len - r.off >= 4 ? r32(&r) : 0;
 	return rd_end_fixed(&r, ack_rule(out));
 }
 

@@ -235,16 +235,23 @@ enum tern_wire_reasm_rc tern_wire_reasm_add(struct tern_wire_reasm *r,
 /* ---- ACK, NAK: the replica's reports to the feeder. ---- */
 
 /**
- * ACK body: received_vlsn u64 | durable_vlsn u64 | credit u32. Cumulative: every VLSN up
- * to received_vlsn has arrived, every one up to durable_vlsn is durable. Rule:
- * durable_vlsn <= received_vlsn.
+ * ACK body: received_vlsn u64 | durable_vlsn u64 | credit u32 | hold_us u32. Cumulative:
+ * every VLSN up to received_vlsn has arrived, every one up to durable_vlsn is durable.
+ * Rule: durable_vlsn <= received_vlsn. hold_us came with minor version 1 of the body: a
+ * body of TERN_WIRE_ACK_MIN_LEN (without it) decodes with hold_us 0.
  */
-#define TERN_WIRE_ACK_LEN 20
+#define TERN_WIRE_ACK_LEN 24
+#define TERN_WIRE_ACK_MIN_LEN 20
 
 struct tern_wire_ack {
 	uint64_t received_vlsn; /**< highest contiguous VLSN received */
 	uint64_t durable_vlsn;	/**< highest VLSN made durable */
 	uint32_t credit;	/**< entries the replica can take beyond received_vlsn */
+	/**
+	 * How long the replica held durable_vlsn's entry, from its arrival to its fdatasync
+	 * (us, saturating; 0: unknown): the replica's stage of a commit's latency.
+	 */
+	uint32_t hold_us;
 };
 
 int tern_wire_ack_encode(void *buf, uint32_t cap, const struct tern_wire_ack *m);

@@ -597,6 +597,37 @@ node_entries_fed_from_the_log_keep_their_replica_sync_policy(void)
 	fx_teardown();
 }
 
+/* A SYNC commit learns how long the replica that acked it held the entry (its ACK says). */
+static void
+node_commit_reports_the_acking_replicas_hold_time(void)
+{
+	uint64_t id, hold = 3 * TERN_NS_PER_MS;
+	const struct tern_commit_done *d;
+
+	fx_setup(TERN_NS_PER_S);
+	id = fx_commit_dflt(&fx.n[0]);
+	FX_UNTIL(fx.done_count[id] == 1, 100 * TERN_NS_PER_MS);
+	/* Both replicas' disks stall for 3 ms: the commit waits for one of them. */
+	tern_io_mem_hold(fx.n[1].io, 1);
+	tern_io_mem_hold(fx.n[2].io, 1);
+	id = fx_commit_dflt(&fx.n[0]);
+	fx_run_ns(hold);
+	UT_EQ_INT(fx.done_count[id], 0);
+	tern_io_mem_hold(fx.n[1].io, 0);
+	tern_io_mem_hold(fx.n[2].io, 0);
+	FX_UNTIL(fx.done_count[id] == 1, 100 * TERN_NS_PER_MS);
+	TERN_CU_ASSERT_FATAL(fx.done_count[id] == 1);
+	d = &fx.done[id];
+	UT_EQ_INT(d->err, 0);
+	CU_ASSERT(d->replica_hold_ns >= hold - FX_STEP_NS);
+	CU_ASSERT(d->replica_hold_ns <= d->t_acked_ns - d->t_sent_ns);
+	/* NO_SYNC replicas: no commit waits for a replica's disk, none is reported. */
+	id = fx_commit(&fx.n[0], TERN_LOG_SYNC, TERN_LOG_NO_SYNC, TERN_ACK_SIMPLE_MAJORITY);
+	FX_UNTIL(fx.done_count[id] == 1, 100 * TERN_NS_PER_MS);
+	UT_EQ_INT(fx.done[id].replica_hold_ns, 0);
+	fx_teardown();
+}
+
 static void
 node_restarted_replica_catches_up_from_its_log_end(void)
 {
@@ -1237,6 +1268,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, node_ack_all_fails_with_eacks_after_the_timeout_while_majority_succeeds);
 	CU_ADD_TEST(s, node_master_reports_replica_lag_now_and_the_most_since_the_last_read);
 	CU_ADD_TEST(s, node_restarted_replica_catches_up_from_its_log_end);
+	CU_ADD_TEST(s, node_commit_reports_the_acking_replicas_hold_time);
 	CU_ADD_TEST(s, node_entries_fed_from_the_log_keep_their_replica_sync_policy);
 	CU_ADD_TEST(s, node_local_log_write_failure_fails_the_commit_with_the_log_error);
 	CU_ADD_TEST(s, node_pending_commits_complete_with_eclosed_at_close);

@@ -97,12 +97,14 @@ field("crc_ok", "CRC32C good", "bool")
 field("seq", "Sequence", "u32")
 field("body", "Body", "bytes")
 
--- Fixed-layout bodies: {abbr, label, offset, kind[, value strings]}.
+-- Fixed-layout bodies: {abbr, label, offset, kind[, value strings[, "optional"]]}; an
+-- optional field (added by a later minor version) may be missing from the end.
 local layouts = {
     [3] = { -- ACK
         { "ack.received_vlsn", "Received VLSN", 0, "u64" },
         { "ack.durable_vlsn", "Durable VLSN", 8, "u64" },
         { "ack.credit", "Credit", 16, "u32" },
+        { "ack.hold_us", "Replica hold (us)", 20, "u32", nil, "optional" }, -- minor 1
     },
     [5] = { -- HEARTBEAT
         { "hb.commit_vlsn", "Commit VLSN", 0, "u64" },
@@ -294,7 +296,8 @@ local function add_layout(tree, tvb, base_off, blen, layout)
     for _, s in ipairs(layout) do
         local size = kind_size[s[4]]
         if s[3] + size > blen then
-            return false
+            -- A field a later minor version added may be absent; the rest must be there.
+            return s[6] == "optional"
         end
         tree:add_le(F[s[1]], tvb(base_off + s[3], size))
     end
