@@ -127,7 +127,9 @@ fuzz_body(uint8_t type, const uint8_t *body, uint32_t len)
 		return; /* (a body longer than a datagram holds cannot be encoded again) */
 	/* What one node accepts, it could have sent: the encoder agrees with the decoder. */
 	n1 = encode(type, &m1, body, len, enc1);
-	CHECK(n1 > 0 && (uint32_t)n1 <= len);
+	/* ... at its own minor version: an older ACK (no hold_us) comes back whole. */
+	CHECK(n1 > 0 &&
+	      ((uint32_t)n1 <= len || (type == TERN_WIRE_ACK && n1 == TERN_WIRE_ACK_LEN)));
 	CHECK(tern_wire_decode(type, enc1, (uint32_t)n1, &m2) == TERN_WIRE_REJ_NONE);
 	n2 = encode(type, &m2, enc1, (uint32_t)n1, enc2);
 	CHECK(n2 == n1 && memcmp(enc1, enc2, (size_t)n1) == 0);
