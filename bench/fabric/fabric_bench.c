@@ -1563,22 +1563,20 @@ print_ratios(void)
 			       rtt_sizes[k], a->p50 / r->p50);
 	}
 	for (k = 0; k < N_SIZES_TP; k++) {
+		static const enum fab raws[] = {FAB_RAW_VHOST, FAB_RAW_VHOST_DATA};
 		const struct tput_res *a = tput_get(FAB_VHOST, true, PIN_ANY, k);
-		const struct tput_res *r = tput_get(FAB_RAW_VHOST, true, PIN_ANY, k);
 
-		const struct tput_res *rd = tput_get(FAB_RAW_VHOST_DATA, true, PIN_ANY, k);
-		double paired;
-		unsigned int n = tput_vs_raw_paired(FAB_RAW_VHOST, k, &paired);
+		for (i = 0; i < TERN_DIM(raws); i++) {
+			const struct tput_res *r = tput_get(raws[i], true, PIN_ANY, k);
+			double paired;
+			unsigned int n = tput_vs_raw_paired(raws[i], k, &paired);
 
-		if (a != NULL && r != NULL && r->fps > 0 && n > 0)
-			printf("bench=fabric ratio=tput_vhost_vs_raw poll=busy size=%u "
-			       "value=%.3f rounds_paired=%u value_of_medians=%.3f\n",
-			       tput_sizes[k], paired, n, a->fps / r->fps);
-		n = tput_vs_raw_paired(FAB_RAW_VHOST_DATA, k, &paired);
-		if (a != NULL && rd != NULL && rd->fps > 0 && n > 0)
-			printf("bench=fabric ratio=tput_vhost_vs_raw_data poll=busy size=%u "
-			       "value=%.3f rounds_paired=%u value_of_medians=%.3f\n",
-			       tput_sizes[k], paired, n, a->fps / rd->fps);
+			if (a != NULL && r != NULL && r->fps > 0 && n > 0)
+				printf("bench=fabric ratio=tput_vhost_vs_%s poll=busy size=%u "
+				       "value=%.3f rounds_paired=%u value_of_medians=%.3f\n",
+				       raws[i] == FAB_RAW_VHOST ? "raw" : "raw_data", tput_sizes[k],
+				       paired, n, a->fps / r->fps);
+		}
 	}
 
 	/* udp in its fastest mode: the best of every udp session. */

@@ -73,11 +73,10 @@ fs_name(long type)
  */
 static int
 writer_run(const char *dir, unsigned int k, unsigned long ops, unsigned long size, uint64_t *lat,
-	   uint64_t *elapsed, long *fs_type)
+	   uint64_t *elapsed)
 {
 	unsigned long i, warm = 20;
 	char path[4096], *buf;
-	struct statfs sf;
 	uint64_t t0;
 	int fd;
 
@@ -87,7 +86,6 @@ writer_run(const char *dir, unsigned int k, unsigned long ops, unsigned long siz
 		fprintf(stderr, "tern-bench-rep-floor: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	*fs_type = fstatfs(fd, &sf) == 0 ? (long)sf.f_type : 0;
 	buf = malloc(size);
 	if (buf == NULL)
 		goto io_err;
@@ -123,7 +121,8 @@ main(int argc, char **argv)
 {
 	unsigned long ops = 1000, size = 128, writers = 1, n, k;
 	uint64_t *lat, *elapsed, t_max = 0;
-	long fs_type = 0;
+	struct statfs sf;
+	long fs_type;
 	int go[2], bad = 0;
 
 	if (argc == 2 && strcmp(argv[1], "--now") == 0) {
@@ -154,45 +153,33 @@ main(int argc, char **argv)
 		return 1;
 	}
 	elapsed = lat + n;
-	if (writers == 1) {
-		close(go[0]);
-		close(go[1]);
-		if (writer_run(argv[1], 0, ops, size, lat, elapsed, &fs_type) != 0)
+	/* Writer processes, started together when the pipe closes, as a group's nodes sync. */
+	for (k = 0; k < writers; k++) {
+		pid_t pid = fork();
+		char c;
+
+		if (pid < 0) {
+			fprintf(stderr, "tern-bench-rep-floor: fork: %s\n", strerror(errno));
 			return 1;
-	} else {
-		/* All start together when the pipe closes, as the nodes of a group sync at once. */
-		for (k = 0; k < writers; k++) {
-			pid_t pid = fork();
-			char c;
-
-			if (pid < 0) {
-				fprintf(stderr, "tern-bench-rep-floor: fork: %s\n", strerror(errno));
-				return 1;
-			}
-			if (pid > 0)
-				continue;
-			close(go[1]);
-			while (read(go[0], &c, 1) < 0 && errno == EINTR)
-				;
-			_exit(writer_run(argv[1], (unsigned int)k, ops, size, lat + k * ops,
-					 &elapsed[k], &fs_type));
 		}
-		close(go[0]);
+		if (pid > 0)
+			continue;
 		close(go[1]);
-		for (k = 0; k < writers; k++) {
-			int st;
-
-			if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-				bad = 1;
-		}
-		if (bad)
-			return 1;
-		{
-			struct statfs sf;
-
-			fs_type = statfs(argv[1], &sf) == 0 ? (long)sf.f_type : 0;
-		}
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(writer_run(argv[1], (unsigned int)k, ops, size, lat + k * ops, &elapsed[k]));
 	}
+	close(go[0]);
+	close(go[1]);
+	for (k = 0; k < writers; k++) {
+		int st;
+
+		if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			bad = 1;
+	}
+	if (bad)
+		return 1;
+	fs_type = statfs(argv[1], &sf) == 0 ? (long)sf.f_type : 0;
 	for (k = 0; k < writers; k++)
 		t_max = elapsed[k] > t_max ? elapsed[k] : t_max;
 	qsort(lat, n, sizeof(*lat), cmp_u64);

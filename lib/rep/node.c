@@ -126,7 +126,7 @@ struct tern_node {
 	/* Master. */
 	struct tern_ack ack;
 	struct tern_feeder *feeders;
-	uint64_t *lag_max; /* per feeder: most VLSNs behind since the last reset read */
+	uint64_t *lag_max; /* per feeder: most VLSNs behind since it started or a reset read */
 	unsigned int n_feeders;
 	struct window win;
 	struct pending *pend;
@@ -843,7 +843,6 @@ master_start(struct tern_node *n)
 	if (rc != 0)
 		return rc;
 	n->master = n->self;
-	memset(n->lag_max, 0, n->n_members * sizeof(*n->lag_max));
 	for (unsigned int i = 0; i < n->n_members; i++)
 		if (n->members[i].type == TERN_WIRE_NODE_ELECTABLE && ne < TERN_ACK_NODES_MAX)
 			electable[ne++] = n->members[i].id;
@@ -869,10 +868,8 @@ master_rewind(struct tern_node *n)
 			  n->term);
 	NODE_DIAG(WARNING, n, "log rewound to VLSN %" PRIu64 ": new term %" PRIu64
 		  ", replicas sync up again", last, n->term);
-	for (unsigned int i = 0; i < n->n_feeders; i++) {
+	for (unsigned int i = 0; i < n->n_feeders; i++)
 		tern_feeder_init(&n->feeders[i], n->feeders[i].replica, &n->o.feeder, n->now);
-		n->lag_max[i] = 0;
-	}
 	for (unsigned int i = 0; i < n->n_members; i++)
 		if (n->members[i].id != n->self)
 			tern_ack_reset(&n->ack, n->members[i].id, 0, 0);
@@ -2025,21 +2022,23 @@ unsigned int
 tern_node_replicas_get(struct tern_node *n, struct tern_node_replica *out, unsigned int cap,
 		       bool reset_max)
 {
+	bool master = n->state == TERN_NODE_MASTER;
 	unsigned int i;
 
 	for (i = 0; i < n->n_feeders && i < cap; i++) {
 		const struct tern_feeder *f = &n->feeders[i];
-		bool master = n->state == TERN_NODE_MASTER;
+		/* A feeder's lag counts from its start (syncup), which resets its peak. */
+		bool streaming = master && f->started;
 
-		if (master)
+		if (streaming)
 			lag_note(n, f);
 		out[i] = (struct tern_node_replica){
 			.node_id = f->replica,
-			.streaming = master && f->started,
+			.streaming = streaming,
 			.received_vlsn = f->received_vlsn,
 			.durable_vlsn = f->durable_vlsn,
-			.lag_vlsns = master ? lag_of(n, f) : 0,
-			.lag_max_vlsns = master ? n->lag_max[i] : 0,
+			.lag_vlsns = streaming ? lag_of(n, f) : 0,
+			.lag_max_vlsns = streaming ? n->lag_max[i] : 0,
 			.ack_ns_last = f->ack_ns_last,
 		};
 		if (reset_max)

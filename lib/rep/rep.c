@@ -64,7 +64,7 @@ struct rep_req {
 	enum req_kind kind;
 	FILE *f;
 	struct tern_rep_stats *st;
-	bool keep_lag_max; /* REQ_STATS: leave the replicas' lag_max_vlsns as they are */
+	bool reset_lag_max; /* REQ_STATS: the replicas' lag_max_vlsns start again */
 	int rc;
 	uint32_t done;
 };
@@ -581,7 +581,7 @@ dp_requests(struct tern_rep *rep)
 		n++;
 		switch (r->kind) {
 		case REQ_STATS:
-			stats_fill(rep, r->st, !r->keep_lag_max);
+			stats_fill(rep, r->st, r->reset_lag_max);
 			break;
 		case REQ_DUMP:
 			tern_node_dump(rep->dp.node, r->f);
@@ -1156,7 +1156,7 @@ req_run(struct tern_rep *rep, struct rep_req *r)
 static int
 stats_get(struct tern_rep *rep, struct tern_rep_stats *st, bool reset)
 {
-	struct rep_req r = {.kind = REQ_STATS, .st = st, .keep_lag_max = !reset};
+	struct rep_req r = {.kind = REQ_STATS, .st = st, .reset_lag_max = reset};
 	int rc = req_run(rep, &r);
 
 	if (rc == -TERN_ECLOSED && r.done == 0)

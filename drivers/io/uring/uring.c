@@ -5,22 +5,25 @@
  * Each accepted request takes one slot of a table sized to the depth, and keeps it until
  * it is reaped. A request is issued in rounds: a write SQE, linked (IOSQE_IO_LINK) to an
  * fdatasync SQE when TERN_IO_REQ_SYNC is set, or the fdatasync alone for a sync-only
- * request. When the file holds nothing unsynced but this request's data (no other request
- * on it in flight, and every earlier write covered by a completed fdatasync), a sync
- * request is one write SQE with RWF_DSYNC instead (first rounds only: the continuation
- * of a short linked write must still sync what the first round wrote): the kernel syncs that range as
- * fdatasync would, in one io-wq handoff instead of two (dsync_writes counts them). A file
- * starts unclean when opened (the page cache may hold another writer's data), and so does
- * any write without TERN_IO_REQ_SYNC, any preallocate or truncate, and any failure.
- * A TERN_IO_REQ_WRITEBACK write is linked to a sync_file_range(SYNC_FILE_RANGE_WRITE) of
- * the whole file that belongs to no slot (user_data WB_TAG | handle): the request completes
- * with its write, and the writeback's CQE is only counted; closing the handle waits for it,
- * so that it never runs on a descriptor that names another file by then. The SQE user_data is (slot << 1) | kind, so the two CQEs of a round find their
+ * request. The SQE user_data is (slot << 1) | kind, so the two CQEs of a round find their
  * slot; when the last one is in, the round ends. A short write breaks the link (the
  * fdatasync completes with -ECANCELED) and starts another round for the remainder, with
  * its own linked fdatasync; any other error ends the request with the first error seen
  * (a failed write's linked fdatasync, cancelled, is not reported). Finished requests wait
  * in a ready ring until tern_io_reap() hands them out: one completion per request.
+ *
+ * When the file holds nothing unsynced but this request's data (no other request on it in
+ * flight, and every earlier write covered by a completed fdatasync), the first round of a
+ * sync request is one write SQE with RWF_DSYNC instead: the kernel syncs that range as
+ * fdatasync would, in one io-wq handoff instead of two (dsync_writes counts them). Later
+ * rounds always link an fdatasync, which also covers what the first round wrote. A file
+ * starts unclean when opened (the page cache may hold another writer's data), and so does
+ * any write without TERN_IO_REQ_SYNC, any preallocate or truncate, and any failure.
+ *
+ * A TERN_IO_REQ_WRITEBACK write is linked to a sync_file_range(SYNC_FILE_RANGE_WRITE) of
+ * the whole file that belongs to no slot (user_data WB_TAG | handle): the request completes
+ * with its write, and the writeback's CQE is only counted; closing the handle waits for
+ * it, so that it never runs on a descriptor that names another file by then.
  *
  * Handles index a fixed-file table registered with -1 holes and updated on open and close;
  * when the kernel refuses it, plain descriptors are used. Unsubmitted SQEs are tracked in
@@ -281,9 +284,8 @@ static bool
 round_end(struct uring_io *u, uint32_t idx)
 {
 	struct uslot *s = &u->slots[idx];
-	bool short_write = s->done < s->req.len;
-
 	struct ufile *f = &u->files[s->req.fh];
+	bool short_write = s->done < s->req.len;
 
 	/* A short write breaks the link, so its fdatasync is cancelled: not an error. */
 	if (s->res == 0 && s->sres < 0 && !(s->sres == -ECANCELED && short_write))
