@@ -31,7 +31,7 @@ tern_log_opts_init(struct tern_log_opts *o, size_t size)
 	o->opts_size = size;
 	o->segment_size = DEFAULT_SEGMENT_SIZE;
 	o->batch_bytes = DEFAULT_BATCH_BYTES;
-	o->batches = 2;
+	o->batches = 4;
 	o->index_stride = DEFAULT_STRIDE;
 	o->first_vlsn = 1;
 	if (size >= offsetof(struct tern_log_opts, writeback_bytes) + sizeof(o->writeback_bytes))

@@ -106,7 +106,12 @@ struct tern_log_opts {
 	struct tern_io *io;        /**< storage driver; not owned, must outlive the log */
 	uint64_t segment_size;     /**< bytes per segment file (default 64 MiB, >= 64 KiB) */
 	uint32_t batch_bytes;      /**< bytes per group-commit buffer (default 2 MiB) */
-	unsigned int batches;      /**< group-commit buffers, >= 2 (default 2) */
+	/**
+	 * Group-commit buffers, >= 2 (default 4): one is written while the others fill, so
+	 * appends are refused (full) only once batches - 1 buffers wait behind a slow write,
+	 * and a segment roll finds a buffer for the new segment.
+	 */
+	unsigned int batches;
 	uint32_t index_stride;     /**< VLSN index keeps every Nth VLSN (default 64) */
 	uint64_t first_vlsn;       /**< VLSN expected first in an empty log (default 1) */
 	tern_log_event_fn on_event;

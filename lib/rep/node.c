@@ -103,6 +103,15 @@ struct syncup {
 	struct tern_wire_syncup_req q; /* the request out: req_id == syncup_id */
 };
 
+/* A frame the replica's log could not take whole (kind 0: none). */
+struct stall {
+	uint16_t kind;			/* TERN_WIRE_ENTRIES or TERN_WIRE_ENTRY_FRAGMENT */
+	uint16_t src;			/* the master and term it came from */
+	uint64_t term;
+	struct tern_wire_entries it;	/* ENTRIES: the frame's entries, from the start */
+	struct tern_wire_entry entry;	/* FRAGMENT: the entry reassembled (in reasm_buf) */
+};
+
 struct tx_slot {
 	uint32_t len;
 	uint16_t dst;
@@ -167,6 +176,16 @@ struct tern_node {
 	struct tern_wire_reasm reasm; /* a fragmented entry coming in (replica) */
 	uint8_t *reasm_buf;
 	struct tern_log_entry *ents; /* append staging */
+
+	/*
+	 * rx: the last burst, frames [held_i, held_n) not yet released. A replica whose log
+	 * cannot take a frame's entries (every buffer busy) keeps that frame and the rest of
+	 * the burst, receives nothing more and takes it again once a write completes: the
+	 * frames wait in the NIC's queue and the feeder's window, never dropped and NAKed.
+	 */
+	struct tern_net_dgram held[TERN_NET_BURST];
+	unsigned int held_i, held_n;
+	struct stall stall;
 
 	struct tern_node_stats stats;
 	uint64_t now;
@@ -1491,21 +1510,19 @@ replica_took(struct tern_node *n)
 	}
 }
 
-/* Append the new entries of an ENTRIES frame, in runs of one sync mode. */
-static void
-replica_entries(struct tern_node *n, struct tern_wire_entries *it)
+/*
+ * Append the entries of @p it from VLSN @p from on, in runs of one sync mode. false when
+ * the log's buffers are full before the last (the caller keeps the frame and comes back);
+ * true when all went in, or the log failed (logged: the rest comes again).
+ */
+static bool
+replica_append(struct tern_node *n, struct tern_wire_entries *it, uint64_t from)
 {
-	uint64_t from = tern_rstream_on_entries(&n->rs, it->first_vlsn, it->last_vlsn,
-						it->commit_vlsn, n->now);
 	struct tern_wire_entry we;
 	enum tern_log_sync mode = TERN_LOG_SYNC;
 	unsigned int k = 0;
 	int rc;
 
-	if (from == 0)
-		return;
-	if (tern_log_error(n->log) != 0)
-		return;
 	for (;;) {
 		bool more = tern_wire_entries_next(it, &we);
 
@@ -1515,23 +1532,41 @@ replica_entries(struct tern_node *n, struct tern_wire_entries *it)
 			rc = tern_log_append(n->log, n->ents, k, mode);
 			/* What the log took, a prefix even when it failed (ENOSPC mid-way). */
 			replica_took(n);
-			if (rc != (int)k) {
-				if (rc < 0)
-					TERN_DIAG_RATELIMIT(1000, ERR, rep,
-							    "node %u: append of VLSN %" PRIu64
-							    " failed: %s",
-							    n->self, n->ents[0].vlsn,
-							    tern_strerror(rc));
-				return; /* full or failed: the rest comes again */
+			if (rc >= 0 && rc != (int)k)
+				return false;
+			if (rc < 0) {
+				TERN_DIAG_RATELIMIT(1000, ERR, rep,
+						    "node %u: append of VLSN %" PRIu64 " failed: %s",
+						    n->self, n->ents[0].vlsn, tern_strerror(rc));
+				return true;
 			}
 			k = 0;
 		}
 		if (!more)
-			break;
+			return true;
 		if (k == 0)
 			mode = entry_sync(&we);
 		entry_to_log(&n->ents[k++], &we);
 	}
+}
+
+/* The new entries of an ENTRIES frame into the log; held (n->stall) when it is full. */
+static void
+replica_entries(struct tern_node *n, const struct tern_wire_hdr *h, struct tern_wire_entries *it)
+{
+	uint64_t from = tern_rstream_on_entries(&n->rs, it->first_vlsn, it->last_vlsn,
+						it->commit_vlsn, n->now);
+	struct tern_wire_entries start = *it;
+
+	if (from == 0 || tern_log_error(n->log) != 0)
+		return;
+	if (replica_append(n, it, from))
+		return;
+	n->stall.kind = TERN_WIRE_ENTRIES;
+	n->stall.src = h->src;
+	n->stall.term = h->term;
+	n->stall.it = start;
+	n->stats.rx_stalls++;
 }
 
 /* A piece of an entry larger than a frame: reassemble, then append it whole. */
@@ -1574,6 +1609,15 @@ replica_fragment(struct tern_node *n, const struct tern_wire_fragment *f)
 	entry_to_log(&le, &e);
 	rc = tern_log_append(n->log, &le, 1, entry_sync(&e));
 	replica_took(n);
+	if (rc == 0) {
+		/* Full: the entry stays in reasm_buf until the log takes it. */
+		n->stall.kind = TERN_WIRE_ENTRY_FRAGMENT;
+		n->stall.src = n->rs.master;
+		n->stall.term = n->rs.term;
+		n->stall.entry = e;
+		n->stats.rx_stalls++;
+		return;
+	}
 	if (rc < 0)
 		TERN_DIAG_RATELIMIT(1000, ERR, rep, "node %u: append of VLSN %" PRIu64 " failed: %s",
 				    n->self, e.vlsn, tern_strerror(rc));
@@ -1618,7 +1662,7 @@ replica_rx(struct tern_node *n, const struct tern_wire_hdr *h, const struct tern
 	case TERN_WIRE_ENTRIES: {
 		struct tern_wire_entries it = m->u.entries;
 
-		replica_entries(n, &it);
+		replica_entries(n, h, &it);
 		break;
 	}
 	case TERN_WIRE_ENTRY_FRAGMENT:
@@ -1741,29 +1785,93 @@ on_log_event(void *arg, const struct tern_log_event *ev)
 
 /* ---- poll ---- */
 
+/*
+ * Take a held frame again (n->stall): true when the log took it, or when it no longer
+ * applies (another role, term or master, or the stream moved: what it carried comes again
+ * as the stream goes on); false while the log is still full.
+ */
+static bool
+stall_resume(struct tern_node *n)
+{
+	struct stall *st = &n->stall;
+	uint64_t next = n->rs.next_vlsn;
+	bool same = n->state == TERN_NODE_REPLICA && n->rs.master == st->src &&
+		    n->rs.term == st->term && tern_log_error(n->log) == 0;
+	bool done = true;
+
+	if (st->kind == TERN_WIRE_ENTRIES) {
+		struct tern_wire_entries it = st->it;
+
+		if (same && next >= it.first_vlsn && next <= it.last_vlsn)
+			done = replica_append(n, &it, next);
+	} else if (same && next == st->entry.vlsn) {
+		struct tern_log_entry le;
+		int rc;
+
+		entry_to_log(&le, &st->entry);
+		rc = tern_log_append(n->log, &le, 1, entry_sync(&st->entry));
+		replica_took(n);
+		done = rc != 0;
+	}
+	if (done && st->kind == TERN_WIRE_ENTRY_FRAGMENT)
+		tern_wire_reasm_reset(&n->reasm);
+	if (done)
+		st->kind = 0;
+	return done;
+}
+
+static void
+rx_frame(struct tern_node *n, const struct tern_net_dgram *d)
+{
+	const struct tern_wire_hdr *h;
+	struct tern_wire_msg m;
+
+	if (tern_wire_check(&n->wctx, d->data, d->len, &h) != TERN_WIRE_REJ_NONE)
+		return;
+	if (tern_wire_decode_dgram(&n->wctx, h, &m) != TERN_WIRE_REJ_NONE)
+		return;
+	if (n->state == TERN_NODE_MASTER)
+		master_rx(n, h, &m);
+	else if (n->state == TERN_NODE_REPLICA || n->state == TERN_NODE_UNKNOWN)
+		replica_rx(n, h, &m);
+}
+
+/* Hand back held frames [held_i, @p end). */
+static void
+rx_release_to(struct tern_node *n, unsigned int end)
+{
+	if (end > n->held_i)
+		tern_net_rx_release(n->net, &n->held[n->held_i], end - n->held_i);
+	n->held_i = end;
+	if (end == n->held_n)
+		n->held_i = n->held_n = 0;
+}
+
+/* A burst of frames, or what a stall held back; nothing new while the log is full. */
 static int
 rx_pass(struct tern_node *n)
 {
-	struct tern_net_dgram d[TERN_NET_BURST];
-	unsigned int cnt = tern_net_rx_burst(n->net, n->o.queue, d, TERN_NET_BURST);
+	unsigned int i;
+	int busy = 0;
 
-	for (unsigned int i = 0; i < cnt; i++) {
-		const struct tern_wire_hdr *h;
-		struct tern_wire_msg m;
-
-		n->stats.frames_rx++;
-		if (tern_wire_check(&n->wctx, d[i].data, d[i].len, &h) != TERN_WIRE_REJ_NONE)
-			continue;
-		if (tern_wire_decode_dgram(&n->wctx, h, &m) != TERN_WIRE_REJ_NONE)
-			continue;
-		if (n->state == TERN_NODE_MASTER)
-			master_rx(n, h, &m);
-		else if (n->state == TERN_NODE_REPLICA || n->state == TERN_NODE_UNKNOWN)
-			replica_rx(n, h, &m);
+	if (n->stall.kind != 0) {
+		if (!stall_resume(n))
+			return 0;
+		rx_release_to(n, n->held_i + 1);
+		busy = 1;
 	}
-	if (cnt > 0)
-		tern_net_rx_release(n->net, d, cnt);
-	return cnt > 0;
+	if (n->held_n == 0) {
+		n->held_n = tern_net_rx_burst(n->net, n->o.queue, n->held, TERN_NET_BURST);
+		n->stats.frames_rx += n->held_n;
+	}
+	for (i = n->held_i; i < n->held_n; i++) {
+		rx_frame(n, &n->held[i]);
+		busy = 1;
+		if (n->stall.kind != 0)
+			break; /* frame i and the rest stay held */
+	}
+	rx_release_to(n, i);
+	return busy;
 }
 
 int
@@ -1772,7 +1880,8 @@ tern_node_poll(struct tern_node *n, uint64_t now_ns)
 	int busy;
 
 	n->now = now_ns;
-	busy = rx_pass(n);
+	busy = n->stall.kind != 0 ? tern_log_poll(n->log) : 0; /* room for what is held */
+	busy |= rx_pass(n);
 	if (n->state == TERN_NODE_MASTER) {
 		/*
 		 * DESIGN.md 5: local fsync and shipping to replicas run in parallel. Frames go
@@ -1943,6 +2052,7 @@ tern_node_close(struct tern_node *n)
 
 	if (n == NULL)
 		return 0;
+	rx_release_to(n, n->held_n);
 	tx_flush(n);
 	pend_fail_all(n, -TERN_ECLOSED);
 	set_state(n, TERN_NODE_SHUTDOWN);
@@ -2060,9 +2170,9 @@ tern_node_dump(const struct tern_node *n, FILE *f)
 		st.commits, st.commits_ok, st.commits_failed, st.acks_timeouts, st.pending);
 	fprintf(f, "  frames rx=%" PRIu64 " tx=%" PRIu64 " rejected=%" PRIu64 " tx_dropped=%" PRIu64
 		   " appended=%" PRIu64 " syncups=%" PRIu64 " truncated=%" PRIu64
-		   " window_misses=%" PRIu64 "\n",
+		   " window_misses=%" PRIu64 " rx_stalls=%" PRIu64 "\n",
 		st.frames_rx, st.frames_tx, st.frames_rejected, st.tx_dropped, st.entries_appended,
-		st.syncups, st.truncated, st.window_misses);
+		st.syncups, st.truncated, st.window_misses, st.rx_stalls);
 	for (unsigned int r = 1; r < TERN_WIRE_REJ_COUNT_; r++)
 		if (n->wctx.stats.rejected[r] != 0)
 			fprintf(f, "  rejected %s: %" PRIu64 "\n",

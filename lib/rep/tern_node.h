@@ -213,6 +213,7 @@ struct tern_node_stats {
 	uint64_t syncups;          /**< syncups completed (replica) or answered (master) */
 	uint64_t truncated;        /**< entries rolled back at syncup */
 	uint64_t window_misses;    /**< entries fed from the log, not the window */
+	uint64_t rx_stalls;        /**< replica: frames held until its log had room */
 	uint64_t state_changes;
 };
 

@@ -179,7 +179,7 @@ struct totals {
 	uint64_t seeds, failed_seeds, violations;
 	uint64_t commits, ok, eacks, enotmaster, eclosed, logerr, other;
 	uint64_t faults[F_KINDS_];
-	uint64_t restarts, syncups, truncated, window_misses;
+	uint64_t restarts, syncups, truncated, window_misses, rx_stalls;
 	uint64_t frames_tx, steps, vtime_ms;
 };
 
@@ -484,6 +484,7 @@ node_stop_stats(struct sim *s, struct snode *sn)
 	s->tot->syncups += st.syncups;
 	s->tot->truncated += st.truncated;
 	s->tot->window_misses += st.window_misses;
+	s->tot->rx_stalls += st.rx_stalls;
 	s->tot->frames_tx += st.frames_tx;
 }
 
@@ -1802,11 +1803,12 @@ main(int argc, char **argv)
 	printf("sim: nodes=%u seeds=%" PRIu64 " (from %" PRIu64 ") commits=%" PRIu64 " ok=%" PRIu64
 	       " eacks=%" PRIu64 " enotmaster=%" PRIu64 " eclosed=%" PRIu64 " logerr=%" PRIu64
 	       " restarts=%" PRIu64 " syncups=%" PRIu64 " truncated=%" PRIu64
-	       " window_misses=%" PRIu64 " frames_tx=%" PRIu64 " steps=%" PRIu64
+	       " window_misses=%" PRIu64 " rx_stalls=%" PRIu64 " frames_tx=%" PRIu64
+	       " steps=%" PRIu64
 	       " vtime=%.1fs wall=%.2fs\n",
 	       nodes, tot.seeds, first, tot.commits, tot.ok, tot.eacks, tot.enotmaster, tot.eclosed,
 	       tot.logerr, tot.restarts, tot.syncups, tot.truncated, tot.window_misses,
-	       tot.frames_tx, tot.steps, (double)tot.vtime_ms / 1e3,
+	       tot.rx_stalls, tot.frames_tx, tot.steps, (double)tot.vtime_ms / 1e3,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("sim: faults");
 	for (i = 0; i < F_HEAL_NET; i++)
