@@ -503,8 +503,16 @@ node_crash(struct sim *s, struct snode *sn, enum tern_io_mem_crash_mode mode, ui
 
 	sn->down_durable = tern_log_durable_vlsn(log);
 	sn->down_last = tern_log_last_vlsn(log);
-	sn->down_epoch = sn->idx != 0 && sn->state == TERN_NODE_REPLICA && master_node(s)->up &&
-					 sn->term == master_node(s)->term
+	/*
+	 * Its log holds this master's entries if it was synced up; or, not synced up since a
+	 * restart, if its last entry is of the master's term: only this master wrote that
+	 * term (a master that loses entries takes a new one), so its log is a prefix of the
+	 * master's, and what it acknowledged before the restart is still there.
+	 */
+	sn->down_epoch = sn->idx != 0 && master_node(s)->up && sn->term == master_node(s)->term &&
+				 (sn->state == TERN_NODE_REPLICA ||
+				  (sn->state == TERN_NODE_UNKNOWN &&
+				   tern_log_last_term(log) == master_node(s)->term))
 				 ? s->epoch
 				 : 0;
 	tern_net_sim_kill(s->world, sn->id);
