@@ -60,6 +60,9 @@ tern_feeder_on_ack(struct tern_feeder *f, uint64_t received, uint64_t durable, u
 	/* An ACK older than what we know carries an old credit too: it moves nothing. */
 	if (received >= f->received_vlsn)
 		f->credit = credit;
+	/* A current ACK with credit 0: the replica holds what is in flight; it is alive. */
+	if (received == f->received_vlsn && credit == 0)
+		f->progress_ns = now_ns;
 	if (received > f->received_vlsn) {
 		f->received_vlsn = received;
 		f->progress_ns = now_ns;

@@ -161,6 +161,18 @@ behind(const struct tern_rstream *r)
 	return gap_open(r) || r->commit_vlsn >= r->next_vlsn;
 }
 
+void
+tern_rstream_hold(struct tern_rstream *r, bool on, uint64_t now_ns)
+{
+	if (on == r->holding)
+		return;
+	r->holding = on;
+	r->ack_wanted = true;
+	/* A gap still open afterwards waits nak_ns from the end of the hold. */
+	if (!on && gap_open(r))
+		r->nak_ns_last = now_ns;
+}
+
 /*
  * DESIGN.md 3: "the replica acknowledges cumulatively (highest contiguous VLSN received
  * and highest made durable)" whenever either moves, when asked, and again every ack_ns
@@ -174,11 +186,11 @@ tern_rstream_ack_due(struct tern_rstream *r, uint64_t now_ns, uint64_t *received
 	uint64_t dur = feed_min(r->durable_vlsn, rec);
 
 	if (!r->ack_wanted && rec == r->acked_received && dur == r->acked_durable &&
-	    !(behind(r) && feed_elapsed(now_ns, r->ack_ns_last) >= r->ack_ns))
+	    !((behind(r) || r->holding) && feed_elapsed(now_ns, r->ack_ns_last) >= r->ack_ns))
 		return false;
 	*received = rec;
 	*durable = dur;
-	*credit = r->credit;
+	*credit = r->holding ? 0 : r->credit;
 	r->acked_received = rec;
 	r->acked_durable = dur;
 	r->ack_ns_last = now_ns;
@@ -195,9 +207,9 @@ tern_rstream_next_timer(const struct tern_rstream *r)
 
 	if (r->ack_wanted)
 		return 0;
-	if (behind(r))
+	if (behind(r) || r->holding)
 		t = r->ack_ns_last + r->ack_ns;
-	if (gap_open(r))
+	if (gap_open(r) && !r->holding)
 		t = feed_min(t, r->nak_ns_last == NAK_NOW ? 0 : r->nak_ns_last + r->nak_ns);
 	return t;
 }
@@ -206,7 +218,7 @@ tern_rstream_next_timer(const struct tern_rstream *r)
 bool
 tern_rstream_nak_due(struct tern_rstream *r, uint64_t now_ns, uint64_t *first, uint64_t *last)
 {
-	if (!gap_open(r))
+	if (!gap_open(r) || r->holding)
 		return false;
 	if (r->nak_ns_last != NAK_NOW && feed_elapsed(now_ns, r->nak_ns_last) < r->nak_ns)
 		return false;

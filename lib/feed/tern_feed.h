@@ -136,7 +136,8 @@ void tern_feeder_start(struct tern_feeder *f, uint64_t from_vlsn, uint64_t now_n
  * @p credit replaces the credit, except from an ACK older than the last (its @p received
  * below received_vlsn), whose credit is as stale as its VLSNs. If the replica has received
  * past next_vlsn (it got a resend twice), the stream moves on to received + 1. A move of
- * received is progress: the retransmit timer restarts.
+ * received is progress: the retransmit timer restarts; so does a current ACK with credit
+ * 0 (the replica holds what is in flight: nothing was lost).
  * @return true when received or durable moved.
  */
 bool tern_feeder_on_ack(struct tern_feeder *f, uint64_t received, uint64_t durable,
@@ -232,6 +233,7 @@ struct tern_rstream {
 	uint64_t nak_ns_last;
 	bool ack_wanted;        /**< the master asked (URGENT), a duplicate or a heartbeat
 				     came, or the stream just started */
+	bool holding;           /**< entries received wait for room in the log */
 	struct tern_rstream_stats stats;
 };
 
@@ -277,9 +279,18 @@ void tern_rstream_on_heartbeat(struct tern_rstream *r, uint64_t commit_vlsn, uin
 void tern_rstream_want_ack(struct tern_rstream *r);
 
 /**
+ * The caller holds entries it received but its log cannot take yet (@p on), or took
+ * them (!@p on). While it holds, what follows them is not missing: no NAK is due, and its
+ * ACKs (one at once, then every ack_ns) advertise credit 0, which tells the feeder to
+ * send nothing more and that the replica is alive (no retransmit timeout). An ACK with
+ * the credit back is due when the hold ends.
+ */
+void tern_rstream_hold(struct tern_rstream *r, bool on, uint64_t now_ns);
+
+/**
  * Is an ACK due? True when received or durable moved since the last ACK, when one was
  * asked for, or when ack_ns passed since the last one while the stream is behind the
- * master. On true, fills the ACK's fields and records it as sent at @p now_ns.
+ * master or holding. On true, fills the ACK's fields and records it as sent at @p now_ns.
  */
 bool tern_rstream_ack_due(struct tern_rstream *r, uint64_t now_ns, uint64_t *received,
 			  uint64_t *durable, uint32_t *credit);

@@ -1567,6 +1567,7 @@ replica_entries(struct tern_node *n, const struct tern_wire_hdr *h, struct tern_
 	n->stall.term = h->term;
 	n->stall.it = start;
 	n->stats.rx_stalls++;
+	tern_rstream_hold(&n->rs, true, n->now);
 }
 
 /* A piece of an entry larger than a frame: reassemble, then append it whole. */
@@ -1616,6 +1617,7 @@ replica_fragment(struct tern_node *n, const struct tern_wire_fragment *f)
 		n->stall.term = n->rs.term;
 		n->stall.entry = e;
 		n->stats.rx_stalls++;
+		tern_rstream_hold(&n->rs, true, n->now);
 		return;
 	}
 	if (rc < 0)
@@ -1813,11 +1815,13 @@ stall_resume(struct tern_node *n)
 		replica_took(n);
 		done = rc != 0;
 	}
-	if (done && st->kind == TERN_WIRE_ENTRY_FRAGMENT)
+	if (!done)
+		return false;
+	if (st->kind == TERN_WIRE_ENTRY_FRAGMENT)
 		tern_wire_reasm_reset(&n->reasm);
-	if (done)
-		st->kind = 0;
-	return done;
+	st->kind = 0;
+	tern_rstream_hold(&n->rs, false, n->now);
+	return true;
 }
 
 static void
@@ -2063,6 +2067,12 @@ tern_node_close(struct tern_node *n)
 }
 
 /* ---- queries ---- */
+
+bool
+tern_node_rx_held(const struct tern_node *n)
+{
+	return n->stall.kind != 0;
+}
 
 enum tern_node_state
 tern_node_state(const struct tern_node *n)

@@ -52,6 +52,9 @@ TERN_DIAG_EXTERN(rep); /* registered in node.c */
 #define REP_LISTENERS_MAX 16
 #define REP_STATE_RING	  64
 #define REP_REQ_RING	  64
+/* A datapath whose node holds frames waits on storage at most this long a time (requests
+ * and commits queued meanwhile wait as long). */
+#define HELD_WAIT_NS (1000 * 1000)
 
 enum req_kind {
 	REQ_STATS,
@@ -636,7 +639,11 @@ dp_backoff(struct tern_rep *rep, uint64_t now)
 	}
 	block = TERN_MIN(rep->dp.block_ns, next - now);
 	rep->dp.blocks++;
-	tern_net_wait(rep->dp.net, 0, block);
+	if (tern_node_rx_held(rep->dp.node))
+		/* Frames wait unread on purpose (the net would wake at once): the log's writes. */
+		tern_io_wait(rep->dp.io, TERN_MIN(block, HELD_WAIT_NS));
+	else
+		tern_net_wait(rep->dp.net, 0, block);
 	__atomic_store_n(&rep->sh.dp_sleeping, 0, __ATOMIC_RELAXED);
 }
 

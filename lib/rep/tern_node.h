@@ -243,6 +243,13 @@ struct tern_node_replica {
 unsigned int tern_node_replicas_get(struct tern_node *n, struct tern_node_replica *out,
 				    unsigned int cap, bool reset_max);
 
+/**
+ * Does the node hold received frames until its log has room (a replica whose buffers all
+ * wait behind a write)? Then it receives nothing more: the caller's idle wait should be
+ * on storage completions, not the network (whose frames are left queued on purpose).
+ */
+bool tern_node_rx_held(const struct tern_node *n);
+
 /** Print state, counters, feeders and the log to @p f. */
 void tern_node_dump(const struct tern_node *n, FILE *f);
 

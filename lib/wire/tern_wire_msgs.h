@@ -246,7 +246,11 @@ enum tern_wire_reasm_rc tern_wire_reasm_add(struct tern_wire_reasm *r,
 struct tern_wire_ack {
 	uint64_t received_vlsn; /**< highest contiguous VLSN received */
 	uint64_t durable_vlsn;	/**< highest VLSN made durable */
-	uint32_t credit;	/**< entries the replica can take beyond received_vlsn */
+	/**
+	 * Entries the replica can take beyond received_vlsn. 0: it holds entries its log
+	 * cannot take yet; it is alive, nothing is lost, send nothing more until it says so.
+	 */
+	uint32_t credit;
 	/**
 	 * How long the replica held durable_vlsn's entry, from its arrival to its fdatasync
 	 * (us, saturating; 0: unknown): the replica's stage of a commit's latency.

@@ -209,6 +209,38 @@ feeder_rto_rewinds_only_without_progress_while_in_flight(void)
 	UT_EQ_INT(a, 11);
 }
 
+/* A replica that holds what is in flight says so with credit 0: no send, no timeout. */
+static void
+feeder_credit_0_ack_holds_the_stream_without_a_timeout(void)
+{
+	struct tern_feeder f;
+	uint64_t a, b, t;
+
+	make(&f, 100, 1000);
+	tern_feeder_sent(&f, 10, 0);
+	tern_feeder_on_ack(&f, 4, 4, 0, 600);
+	/* Every 600 (less than rto) the replica repeats it: alive, holding. */
+	for (t = 1200; t <= 6000; t += 600) {
+		tern_feeder_on_ack(&f, 4, 4, 0, t);
+		CU_ASSERT(!tern_feeder_next(&f, 20, t + 999, &a, &b));
+	}
+	UT_EQ_INT(f.stats.timeouts, 0);
+	UT_EQ_INT(f.next_vlsn, 11);
+	/*
+	 * An older ACK's credit 0 says nothing of now: it is not progress (rewound, and still
+	 * nothing sent against credit 0).
+	 */
+	tern_feeder_on_ack(&f, 3, 3, 0, 7000);
+	CU_ASSERT(!tern_feeder_next(&f, 20, 7000, &a, &b));
+	UT_EQ_INT(f.stats.timeouts, 1);
+	UT_EQ_INT(f.next_vlsn, 5);
+	/* Credit back: the stream goes on. */
+	tern_feeder_on_ack(&f, 10, 10, 64, 7100);
+	TERN_CU_ASSERT_FATAL(tern_feeder_next(&f, 20, 7100, &a, &b));
+	UT_EQ_INT(a, 11); /* past what the ACK covers */
+	UT_EQ_INT(b, 20);
+}
+
 static void
 feeder_ack_past_next_moves_the_stream_on(void)
 {
@@ -314,5 +346,6 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, feeder_reordered_ack_moves_nothing);
 	CU_ADD_TEST(s, feeder_heartbeats_are_paced);
 	CU_ADD_TEST(s, feeder_next_timer_is_the_heartbeat_or_the_rto);
+	CU_ADD_TEST(s, feeder_credit_0_ack_holds_the_stream_without_a_timeout);
 	return tern_ut_run(argc, argv);
 }

@@ -293,6 +293,45 @@ rstream_ack_resent_while_behind_the_master(void)
 }
 
 /*
+ * While the replica holds entries its log cannot take, what follows them is not missing:
+ * no NAK, even for a gap a heartbeat opened; its ACKs say credit 0, at once and every
+ * ack_ns; when the hold ends an ACK restores the credit and the gap waits nak_ns again.
+ */
+static void
+rstream_hold_suspends_naks_and_acks_credit_0(void)
+{
+	struct tern_rstream r;
+	uint64_t rec, dur, a, b, t = 10 * MS;
+	uint32_t credit;
+
+	make(&r, 1, t);
+	UT_EQ_INT(tern_rstream_on_entries(&r, 1, 4, 0, t), 1);
+	tern_rstream_appended(&r, 2); /* the log took 1..2; 3..4 are held */
+	tern_rstream_hold(&r, true, t);
+	tern_rstream_on_heartbeat(&r, 0, 9, t); /* a gap 3..9 opens */
+	TERN_CU_ASSERT_FATAL(tern_rstream_ack_due(&r, t, &rec, &dur, &credit));
+	UT_EQ_INT(rec, 2);
+	UT_EQ_INT(credit, 0);
+	CU_ASSERT(!tern_rstream_ack_due(&r, t + 2 * MS - 1, &rec, &dur, &credit));
+	CU_ASSERT(!tern_rstream_nak_due(&r, t + 50 * MS, &a, &b));
+	/* The next timer is the ACK repeat, never an overdue NAK. */
+	UT_EQ_INT(tern_rstream_next_timer(&r), t + 2 * MS);
+	TERN_CU_ASSERT_FATAL(tern_rstream_ack_due(&r, t + 50 * MS, &rec, &dur, &credit));
+	UT_EQ_INT(credit, 0);
+	UT_EQ_INT(r.stats.naks, 0);
+	/* The log took them: credit back at once, and the rest of the gap waits nak_ns. */
+	tern_rstream_appended(&r, 4);
+	tern_rstream_hold(&r, false, t + 60 * MS);
+	TERN_CU_ASSERT_FATAL(tern_rstream_ack_due(&r, t + 60 * MS, &rec, &dur, &credit));
+	UT_EQ_INT(rec, 4);
+	UT_EQ_INT(credit, 64);
+	CU_ASSERT(!tern_rstream_nak_due(&r, t + 61 * MS - 1, &a, &b));
+	TERN_CU_ASSERT_FATAL(tern_rstream_nak_due(&r, t + 61 * MS, &a, &b));
+	UT_EQ_INT(a, 5);
+	UT_EQ_INT(b, 9);
+}
+
+/*
  * A feeder and a replica stream connected through a network that loses, duplicates,
  * delays and reorders messages, in virtual time: VLSNs 1..N reach the replica's log in
  * order, each appended once, and the feeder and the ack tracker learn it.
@@ -564,6 +603,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, rstream_verdicts_fence_terms_and_senders);
 	CU_ADD_TEST(s, rstream_ack_due_when_asked);
 	CU_ADD_TEST(s, rstream_ack_resent_while_behind_the_master);
+	CU_ADD_TEST(s, rstream_hold_suspends_naks_and_acks_credit_0);
 	s = CU_add_suite("feed", NULL, NULL);
 	CU_ADD_TEST(s, feed_delivers_every_vlsn_once_in_order_over_a_lossy_network);
 	return tern_ut_run(argc, argv);
