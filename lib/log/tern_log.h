@@ -11,10 +11,11 @@
  *   number << 32) | offset.
  * - `vlsn.idx`: the VLSN index (see tern_vlsn_index.h), written at checkpoints.
  *
- * **Group commit.** The log owns `batches` buffers (two by default). Appends copy records
- * into the buffer being filled; while it fills, the previous one is being written, and
- * when that write completes the filled buffer goes out as one write linked to one
- * fdatasync (io_uring) — however many producers contributed. tern_log_poll() drives this
+ * **Group commit.** The log owns `batches` buffers (four by default), used as a ring.
+ * Appends copy records into the buffer being filled (the next one once it is full); one
+ * buffer is written at a time, and when that write completes the oldest filled buffer
+ * goes out as one write linked to one fdatasync (io_uring) — however many producers
+ * contributed. With every buffer busy an append takes fewer records than asked (full). tern_log_poll() drives this
  * from the owner's poll loop and reports progress through the event callback: WRITTEN
  * (handed to the kernel) and DURABLE (fdatasync done) carry the highest VLSN and LSN
  * reached. Per-append sync modes decide whether a batch needs the fdatasync at all.
