@@ -78,7 +78,8 @@ struct fifo {
 struct stamps {
 	uint64_t vlsn[STAMPS];
 	uint64_t t[STAMPS];
-	uint32_t n; /* pushed so far */
+	uint32_t n;    /* pushed so far */
+	uint32_t hint; /* the last answer: queries mostly come in VLSN order */
 };
 
 struct member {
@@ -259,14 +260,27 @@ stamp_push(struct stamps *s, uint64_t vlsn, uint64_t t)
 	s->n++;
 }
 
-/* When the watermark first reached @vlsn (the oldest stamp at or above it), or @dflt. */
+/*
+ * When the watermark first reached @vlsn (the oldest stamp at or above it), or @dflt.
+ * Completions ask in VLSN order, a few stamps apart: a short walk on from the last answer
+ * finds it, else a binary search.
+ */
 static uint64_t
-stamp_find(const struct stamps *s, uint64_t vlsn, uint64_t dflt)
+stamp_find(struct stamps *s, uint64_t vlsn, uint64_t dflt)
 {
-	uint32_t lo = s->n > STAMPS ? s->n - STAMPS : 0, hi = s->n;
+	uint32_t lo = s->n > STAMPS ? s->n - STAMPS : 0, hi = s->n, i = s->hint, k;
 
 	if (lo == hi || s->vlsn[(hi - 1) % STAMPS] < vlsn)
 		return dflt;
+	if (i > lo && i < hi && s->vlsn[(i - 1) % STAMPS] < vlsn) {
+		for (k = 0; k < 8 && s->vlsn[i % STAMPS] < vlsn; k++)
+			i++; /* stops at hi - 1 at the latest: its VLSN is >= @vlsn */
+		if (s->vlsn[i % STAMPS] >= vlsn) {
+			s->hint = i;
+			return s->t[i % STAMPS];
+		}
+		lo = i;
+	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
@@ -275,6 +289,7 @@ stamp_find(const struct stamps *s, uint64_t vlsn, uint64_t dflt)
 		else
 			hi = mid;
 	}
+	s->hint = lo;
 	return s->t[lo % STAMPS];
 }
 
