@@ -117,6 +117,13 @@ struct snode {
 	uint64_t down_durable, down_last; /**< at the crash */
 	uint64_t down_epoch; /**< master epoch it was synced up with at the crash (0: none) */
 	bool log_failed;     /**< its log turned read-only: crash pending */
+	/**
+	 * When it last lost entries it had received (a crash, its log turning read-only or
+	 * rewinding), plus 1 (0: never): a NO_SYNC ack it sent before may name entries it
+	 * no longer has.
+	 */
+	uint64_t lost_ns;
+	uint64_t seen_last; /**< the most its log held since then */
 	bool enospc;	     /**< capacity limited now, or was in this incarnation */
 	/* on_state */
 	enum tern_node_state state;
@@ -503,6 +510,8 @@ node_crash(struct sim *s, struct snode *sn, enum tern_io_mem_crash_mode mode, ui
 
 	sn->down_durable = tern_log_durable_vlsn(log);
 	sn->down_last = tern_log_last_vlsn(log);
+	sn->lost_ns = s->now + 1;
+	sn->seen_last = 0;
 	/*
 	 * Its log holds this master's entries if it was synced up; or, not synced up since a
 	 * restart, if its last entry is of the master's term: only this master wrote that
@@ -752,6 +761,14 @@ check_acked(struct sim *s, uint64_t id)
 
 		if (!electable(r))
 			continue;
+		/*
+		 * JE's NO_SYNC replica ack says the entry arrived, not that it survives: a
+		 * replica that lost entries since the commit began may have acked it before.
+		 */
+		if (!sync && r->lost_ns > c->t_submit) {
+			have++;
+			continue;
+		}
 		if (!r->up) {
 			/* Down: its log held this master's entries only if it was synced up. */
 			reach = sync ? r->down_durable : r->down_last;
@@ -1199,8 +1216,16 @@ poll_all(struct sim *s)
 			busy |= tern_node_poll(sn->node, s->now);
 			if (s->nq > 0)
 				drain_done(s);
+			if (sn->up) {
+				uint64_t last = tern_log_last_vlsn(tern_node_log(sn->node));
+
+				if (last < sn->seen_last)
+					sn->lost_ns = s->now + 1; /* rewound (ENOSPC) or cut (syncup) */
+				sn->seen_last = last;
+			}
 			if (sn->up && !sn->log_failed &&
 			    tern_log_error(tern_node_log(sn->node)) != 0) {
+				sn->lost_ns = s->now + 1;
 				sn->log_failed = true;
 				trace(s, "node %u: log read-only (%s)", sn->id,
 				      tern_strerror(tern_log_error(tern_node_log(sn->node))));
