@@ -22,6 +22,8 @@ TERN_DIAG_REGISTER(log, NOTICE);
 #define MIN_BATCH_BYTES 4096U
 #define DEFAULT_STRIDE 64
 #define DEFAULT_WRITEBACK_BYTES (1U << 20)
+#define DEFAULT_LAZY_BYTES (64U << 10)
+#define LAZY_IDLE_POLLS 64
 #define SYNC_WAIT_NS (60ULL * 1000000000ULL)
 
 void
@@ -36,6 +38,8 @@ tern_log_opts_init(struct tern_log_opts *o, size_t size)
 	o->first_vlsn = 1;
 	if (size >= offsetof(struct tern_log_opts, writeback_bytes) + sizeof(o->writeback_bytes))
 		o->writeback_bytes = DEFAULT_WRITEBACK_BYTES;
+	if (size >= offsetof(struct tern_log_opts, lazy_bytes) + sizeof(o->lazy_bytes))
+		o->lazy_bytes = DEFAULT_LAZY_BYTES;
 }
 
 void
@@ -146,6 +150,9 @@ batch_open(struct tern_log *log)
 	b->len = 0;
 	b->nrec = 0;
 	b->need_sync = false;
+	b->need_write = false;
+	b->idle_polls = 0;
+	b->len_seen = 0;
 	b->created_seg = false;
 	b->first_vlsn = b->last_vlsn = 0;
 	b->fh = log->cur_fh;
@@ -346,6 +353,8 @@ tern_log_append(struct tern_log *log, const struct tern_log_entry *e, unsigned i
 		b->nrec++;
 		if (sync == TERN_LOG_SYNC)
 			b->need_sync = true;
+		if (sync != TERN_LOG_NO_SYNC)
+			b->need_write = true;
 		log->end_lsn += size;
 		log->seg_dirty = true;
 		log->st.appends++;
@@ -507,6 +516,27 @@ batch_done(struct tern_log *log, struct batch *b, int res)
 		emit(log, TERN_LOG_EV_DURABLE, log->durable_vlsn, log->durable_lsn, 0, 0, 0);
 }
 
+/*
+ * NO_SYNC records wait for no write (JE: "do not write or synchronously flush the log on
+ * transaction commit"): a batch of only those fills on while it grows, until it holds
+ * lazy_bytes or LAZY_IDLE_POLLS polls in a row found it unchanged (the producer paused),
+ * so a stream of them costs one write per lazy_bytes, not one per poll. Anything that
+ * needs the write (a record of another sync mode, a sync, a roll) sends it at once.
+ */
+static bool
+lazy_hold(struct tern_log *log, struct batch *b)
+{
+	if (b->need_sync || b->need_write || b->len >= log->o.lazy_bytes ||
+	    b != batch_at(log, log->fill))
+		return false; /* needed, big enough, or full (a later one fills now) */
+	if (b->len != b->len_seen) {
+		b->len_seen = b->len;
+		b->idle_polls = 0;
+		return true;
+	}
+	return ++b->idle_polls < LAZY_IDLE_POLLS;
+}
+
 int
 tern_log_poll(struct tern_log *log)
 {
@@ -530,6 +560,8 @@ tern_log_poll(struct tern_log *log)
 	/* One batch in flight at a time: its fdatasync covers everything before it. */
 	b = batch_at(log, log->head);
 	if (b->state == BATCH_FILLING && (b->len > 0 || b->need_sync)) {
+		if (lazy_hold(log, b))
+			return 1; /* poll again: it goes once the producer pauses */
 		rc = batch_submit(log, b);
 		if (rc == -EBUSY)
 			return busy;

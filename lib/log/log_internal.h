@@ -76,6 +76,9 @@ struct batch {
 	uint32_t seg;        /* its number */
 	uint32_t file_off;   /* where buf[0] goes */
 	bool need_sync;      /* fdatasync after the write */
+	bool need_write;     /* holds a record whose append waits for its write (not NO_SYNC) */
+	uint32_t idle_polls; /* polls that found a lazy batch (NO_SYNC only) not grown */
+	uint32_t len_seen;   /* its length at the last poll */
 	bool created_seg;    /* buf starts with the segment header of a new segment */
 	uint32_t nrec;
 	uint64_t first_vlsn; /* 0 when it holds no record with a VLSN */

@@ -15,7 +15,9 @@
  * Appends copy records into the buffer being filled (the next one once it is full); one
  * buffer is written at a time, and when that write completes the oldest filled buffer
  * goes out as one write linked to one fdatasync (io_uring) — however many producers
- * contributed. With every buffer busy an append takes fewer records than asked (full). tern_log_poll() drives this
+ * contributed. A buffer of NO_SYNC records only, which no append waits for, is not
+ * written at every poll but once it holds lazy_bytes or the appends pause (opts). With
+ * every buffer busy an append takes fewer records than asked (full). tern_log_poll() drives this
  * from the owner's poll loop and reports progress through the event callback: WRITTEN
  * (handed to the kernel) and DURABLE (fdatasync done) carry the highest VLSN and LSN
  * reached. Per-append sync modes decide whether a batch needs the fdatasync at all.
@@ -124,6 +126,13 @@ struct tern_log_opts {
 	 * does not stall appends for tens of milliseconds. Default 1 MiB; 0: never.
 	 */
 	uint32_t writeback_bytes;
+	/**
+	 * A batch of NO_SYNC records only (nothing waits for its write) is written once it
+	 * holds this many bytes or the producer paused (polls found it unchanged), not at
+	 * every poll: fewer, larger writes. A record of another sync mode, a sync or a segment
+	 * roll writes it at once. Default 64 KiB; 0: write every batch at once.
+	 */
+	uint32_t lazy_bytes;
 };
 
 struct tern_log;

@@ -102,6 +102,73 @@ log_group_commit_batches_appends_made_during_a_write(void)
 	tern_io_destroy(io);
 }
 
+/*
+ * NO_SYNC records wait for no write: their batch goes once it holds lazy_bytes, once it is
+ * full, or once polls find it unchanged for a while (the producer paused); a WRITE_NO_SYNC
+ * or SYNC record sends it at once. 0 turns the wait off.
+ */
+static void
+log_nosync_batch_waits_for_lazy_bytes_or_a_pause(void)
+{
+	struct tern_io *io = fx_mem();
+	struct tern_log_opts o;
+	struct tern_log *log = NULL;
+	struct tern_log_stats st;
+	uint64_t v = 1;
+	int i;
+
+	fx_opts(&o, io);
+	UT_EQ_INT(o.lazy_bytes, 64u << 10); /* the default */
+	o.lazy_bytes = 2048;
+	memset(&fx_ev, 0, sizeof(fx_ev));
+	TERN_CU_ASSERT_FATAL(tern_log_open(&o, &log) == 0);
+	/* Growing at every poll and under 2 KiB: nothing is written. */
+	for (i = 0; i < 200 && tern_log_last_vlsn(log) < 6; i++) {
+		fx_append_range(log, v, v, TERN_LOG_NO_SYNC);
+		v++;
+		tern_log_poll(log);
+	}
+	tern_log_stats_get(log, &st);
+	UT_EQ_INT(st.batches, 0);
+	UT_EQ_INT(tern_log_written_vlsn(log), 0);
+	/* Until it holds 2 KiB (records average ~170 bytes). */
+	while (tern_log_written_vlsn(log) == 0 && v < 40) {
+		fx_append_range(log, v, v, TERN_LOG_NO_SYNC);
+		v++;
+		tern_log_poll(log);
+		tern_log_poll(log); /* completes the write */
+	}
+	tern_log_stats_get(log, &st);
+	UT_EQ_INT(st.batches, 1);
+	CU_ASSERT(v > 8 && v < 40);
+	UT_EQ_INT(tern_log_written_vlsn(log), v - 1);
+	/* A pause: polls that find it unchanged send it. */
+	fx_append_range(log, v, v, TERN_LOG_NO_SYNC);
+	for (i = 0; i < 100 && tern_log_written_vlsn(log) < v; i++)
+		tern_log_poll(log);
+	UT_EQ_INT(tern_log_written_vlsn(log), v);
+	CU_ASSERT(i > 16);
+	v++;
+	/* A WRITE_NO_SYNC record goes at the next poll, with the NO_SYNC ones before it. */
+	fx_append_range(log, v, v, TERN_LOG_NO_SYNC);
+	fx_append_range(log, v + 1, v + 1, TERN_LOG_WRITE_NO_SYNC);
+	tern_log_poll(log);
+	tern_log_poll(log);
+	UT_EQ_INT(tern_log_written_vlsn(log), v + 1);
+	v += 2;
+	UT_EQ_INT(tern_log_close(log), 0);
+	/* Off: every poll writes what is there. */
+	o.lazy_bytes = 0;
+	TERN_CU_ASSERT_FATAL(tern_log_open(&o, &log) == 0);
+	fx_append_range(log, v, v, TERN_LOG_NO_SYNC);
+	tern_log_poll(log);
+	tern_log_poll(log);
+	UT_EQ_INT(tern_log_written_vlsn(log), v);
+	fx_check_range(log, 1, v);
+	UT_EQ_INT(tern_log_close(log), 0);
+	tern_io_destroy(io);
+}
+
 static void
 log_sync_modes_decide_whether_a_batch_is_synced(void)
 {
@@ -111,7 +178,7 @@ log_sync_modes_decide_whether_a_batch_is_synced(void)
 	int i;
 
 	fx_append_range(log, 1, 10, TERN_LOG_NO_SYNC);
-	for (i = 0; i < 10; i++)
+	for (i = 0; i < 100; i++) /* a NO_SYNC batch goes once polls find it unchanged */
 		tern_log_poll(log);
 	UT_EQ_INT(tern_log_written_vlsn(log), 10);
 	UT_EQ_INT(tern_log_durable_vlsn(log), 0);
@@ -195,6 +262,7 @@ log_writes_start_writeback_every_writeback_bytes_until_a_sync(void)
 	fx_opts(&o, io);
 	UT_EQ_INT(o.writeback_bytes, 1u << 20); /* the default */
 	o.writeback_bytes = 3 * 4096;
+	o.lazy_bytes = 0; /* every NO_SYNC batch goes at once: one per step */
 	TERN_CU_ASSERT_FATAL(tern_log_open(&o, &log) == 0);
 	/*
 	 * One batch of 24 records (3-4 KiB) per step, all in the first segment, the 8th a
@@ -681,6 +749,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(s, log_append_then_read_back_every_entry);
 	CU_ADD_TEST(s, log_reopen_after_close_keeps_everything);
 	CU_ADD_TEST(s, log_writes_start_writeback_every_writeback_bytes_until_a_sync);
+	CU_ADD_TEST(s, log_nosync_batch_waits_for_lazy_bytes_or_a_pause);
 	CU_ADD_TEST(s, log_entry_flags_are_kept_with_the_record);
 	CU_ADD_TEST(s, log_rolls_segments_at_the_segment_size);
 	CU_ADD_TEST(s, log_group_commit_batches_appends_made_during_a_write);

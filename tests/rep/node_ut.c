@@ -666,7 +666,8 @@ replica_full_log_run(uint32_t feeder_window)
 	CU_ASSERT(tern_node_rx_held(r->node));
 	CU_ASSERT(tern_log_last_vlsn(tern_node_log(r->node)) < 600);
 	tern_io_mem_hold(r->io, 0);
-	FX_UNTIL(tern_log_last_vlsn(tern_node_log(r->node)) == 600, TERN_NS_PER_S);
+	/* Read back once written (NO_SYNC records wait until the stream pauses). */
+	FX_UNTIL(tern_log_written_vlsn(tern_node_log(r->node)) == 600, TERN_NS_PER_S);
 	UT_EQ_INT(fx_logs_equal(&fx.n[0], r), 600);
 	CU_ASSERT(!tern_node_rx_held(r->node));
 	text = fx_dump(r);
