@@ -55,6 +55,15 @@ TERN_DIAG_EXTERN(rep); /* registered in node.c */
 /* A datapath whose node holds frames waits on storage at most this long a time (requests
  * and commits queued meanwhile wait as long). */
 #define HELD_WAIT_NS (1000 * 1000)
+/*
+ * tern_rep_wait() yields a few times before it sleeps on the futex: under load a commit
+ * completes meanwhile and neither side makes a futex call (the datapath's wake is the
+ * costly part). The budget adapts: doubled when yielding caught the completion, halved
+ * when the waiter had to sleep (a SYNC commit at 1 in flight takes far longer).
+ */
+#define REP_WAIT_SPINS_MIN 2
+#define REP_WAIT_SPIN_NS (100 * 1000) /* shorter timeouts: no yields first */
+#define REP_WAIT_SPINS_MAX 64
 
 enum req_kind {
 	REQ_STATS,
@@ -121,6 +130,7 @@ struct tern_rep {
 		uint32_t submitters;	/* in tern_rep_submit now */
 		uint32_t space_waiters; /* sleeping until the commit ring has room */
 		uint32_t space_seq;	/* futex: bumped when room was made */
+		uint32_t wait_spins;	/* tern_rep_wait's yields before it sleeps (adaptive) */
 	} __tern_cache_aligned app;
 
 	/* The datapath's own. */
@@ -951,6 +961,7 @@ tern_rep_open(const struct tern_rep_opts *o, struct tern_rep **out)
 	rep->o = *o;
 	rep->efd = -1;
 	rep->wake_fd = -1;
+	rep->app.wait_spins = REP_WAIT_SPINS_MIN;
 	pthread_mutex_init(&rep->ctl.lock, NULL);
 	rep->ctl.cur.state = TERN_NODE_DETACHED;
 	rep->ctl.cur.master = TERN_WIRE_NODE_ALL;
@@ -1064,23 +1075,36 @@ out:
 int
 tern_rep_wait(struct tern_rep *rep, struct tern_rep_txn *t, uint64_t timeout_ns)
 {
+	uint32_t budget = __atomic_load_n(&rep->app.wait_spins, __ATOMIC_RELAXED);
 	uint64_t deadline = 0;
+	uint32_t spins = 0;
+	bool slept = false;
 
-	(void)rep;
 	for (;;) {
 		uint32_t s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
 		struct timespec rel, *relp = NULL;
 
-		if (s == TERN_REP_TXN_DONE)
+		if (s == TERN_REP_TXN_DONE) {
+			if (spins > 0 && !slept && budget < REP_WAIT_SPINS_MAX)
+				__atomic_store_n(&rep->app.wait_spins, budget * 2, __ATOMIC_RELAXED);
 			return t->err;
+		}
 		if (s == TERN_REP_TXN_IDLE)
 			return -EINVAL;
 		if (timeout_ns == 0)
 			return -ETIMEDOUT;
+		if (s == TERN_REP_TXN_QUEUED && spins < budget && timeout_ns >= REP_WAIT_SPIN_NS) {
+			spins++;
+			sched_yield();
+			continue;
+		}
 		if (s == TERN_REP_TXN_QUEUED &&
 		    !__atomic_compare_exchange_n(&t->state, &s, TERN_REP_TXN_WAITING, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			continue;
+		if (!slept && budget > REP_WAIT_SPINS_MIN)
+			__atomic_store_n(&rep->app.wait_spins, budget / 2, __ATOMIC_RELAXED);
+		slept = true;
 		if (timeout_ns != TERN_TIME_NEVER) {
 			uint64_t now = mono_ns();
 
