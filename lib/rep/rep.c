@@ -56,14 +56,18 @@ TERN_DIAG_EXTERN(rep); /* registered in node.c */
  * and commits queued meanwhile wait as long). */
 #define HELD_WAIT_NS (1000 * 1000)
 /*
- * tern_rep_wait() yields a few times before it sleeps on the futex: under load a commit
- * completes meanwhile and neither side makes a futex call (the datapath's wake is the
- * costly part). The budget adapts: doubled when yielding caught the completion, halved
- * when the waiter had to sleep (a SYNC commit at 1 in flight takes far longer).
+ * tern_rep_wait() yields for a short while before it sleeps on the futex: under load the
+ * commit completes meanwhile and neither side makes a futex call (the datapath's wake is
+ * the costly part), and the yields leave the CPU to the threads that complete it. How
+ * long adapts between MIN and MAX: doubled when yielding caught the completion, halved
+ * when the waiter had to sleep (a SYNC commit at 1 in flight takes far longer). A yield
+ * that took longer than OVERRUN gave a busy thread on this CPU its whole time slice
+ * (milliseconds): the next NO_SPIN waits sleep at once.
  */
-#define REP_WAIT_SPINS_MIN 2
-#define REP_WAIT_SPIN_NS (100 * 1000) /* shorter timeouts: no yields first */
-#define REP_WAIT_SPINS_MAX 64
+#define REP_WAIT_SPIN_MIN_NS (2 * 1000)
+#define REP_WAIT_SPIN_MAX_NS (32 * 1000)
+#define REP_WAIT_OVERRUN_NS (50 * 1000)
+#define REP_WAIT_NO_SPIN 1024
 
 enum req_kind {
 	REQ_STATS,
@@ -130,7 +134,8 @@ struct tern_rep {
 		uint32_t submitters;	/* in tern_rep_submit now */
 		uint32_t space_waiters; /* sleeping until the commit ring has room */
 		uint32_t space_seq;	/* futex: bumped when room was made */
-		uint32_t wait_spins;	/* tern_rep_wait's yields before it sleeps (adaptive) */
+		uint32_t wait_spin_ns;	/* tern_rep_wait's yields before it sleeps (adaptive) */
+		uint32_t wait_no_spin;	/* waits left that sleep at once (after a long yield) */
 	} __tern_cache_aligned app;
 
 	/* The datapath's own. */
@@ -961,7 +966,7 @@ tern_rep_open(const struct tern_rep_opts *o, struct tern_rep **out)
 	rep->o = *o;
 	rep->efd = -1;
 	rep->wake_fd = -1;
-	rep->app.wait_spins = REP_WAIT_SPINS_MIN;
+	rep->app.wait_spin_ns = REP_WAIT_SPIN_MIN_NS;
 	pthread_mutex_init(&rep->ctl.lock, NULL);
 	rep->ctl.cur.state = TERN_NODE_DETACHED;
 	rep->ctl.cur.master = TERN_WIRE_NODE_ALL;
@@ -1072,46 +1077,73 @@ out:
 	return rc;
 }
 
+/* The yields of tern_rep_wait() (see REP_WAIT_SPIN_MIN_NS): true when @p t completed. */
+static bool
+wait_spin(struct tern_rep *rep, struct tern_rep_txn *t, uint64_t t0, uint64_t deadline)
+{
+	uint32_t budget = __atomic_load_n(&rep->app.wait_spin_ns, __ATOMIC_RELAXED);
+	uint32_t skip = __atomic_load_n(&rep->app.wait_no_spin, __ATOMIC_RELAXED);
+	uint64_t now = t0;
+
+	if (skip > 0) {
+		__atomic_store_n(&rep->app.wait_no_spin, skip - 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	while (now - t0 < budget && now < deadline) {
+		uint64_t before = now;
+
+		sched_yield();
+		now = mono_ns();
+		if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == TERN_REP_TXN_DONE) {
+			if (now - before < REP_WAIT_OVERRUN_NS && budget < REP_WAIT_SPIN_MAX_NS)
+				__atomic_store_n(&rep->app.wait_spin_ns,
+						 TERN_MIN(budget * 2, REP_WAIT_SPIN_MAX_NS),
+						 __ATOMIC_RELAXED);
+			return true;
+		}
+		if (now - before >= REP_WAIT_OVERRUN_NS) {
+			__atomic_store_n(&rep->app.wait_no_spin, REP_WAIT_NO_SPIN, __ATOMIC_RELAXED);
+			return false;
+		}
+	}
+	if (budget > REP_WAIT_SPIN_MIN_NS)
+		__atomic_store_n(&rep->app.wait_spin_ns, TERN_MAX(budget / 2, REP_WAIT_SPIN_MIN_NS),
+				 __ATOMIC_RELAXED);
+	return false;
+}
+
 int
 tern_rep_wait(struct tern_rep *rep, struct tern_rep_txn *t, uint64_t timeout_ns)
 {
-	uint32_t budget = __atomic_load_n(&rep->app.wait_spins, __ATOMIC_RELAXED);
-	uint64_t deadline = 0;
-	uint32_t spins = 0;
-	bool slept = false;
+	uint64_t t0 = 0, deadline = UINT64_MAX;
 
 	for (;;) {
 		uint32_t s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
 		struct timespec rel, *relp = NULL;
+		uint64_t now;
 
-		if (s == TERN_REP_TXN_DONE) {
-			if (spins > 0 && !slept && budget < REP_WAIT_SPINS_MAX)
-				__atomic_store_n(&rep->app.wait_spins, budget * 2, __ATOMIC_RELAXED);
+		if (s == TERN_REP_TXN_DONE)
 			return t->err;
-		}
 		if (s == TERN_REP_TXN_IDLE)
 			return -EINVAL;
 		if (timeout_ns == 0)
 			return -ETIMEDOUT;
-		if (s == TERN_REP_TXN_QUEUED && spins < budget && timeout_ns >= REP_WAIT_SPIN_NS) {
-			spins++;
-			sched_yield();
+		now = mono_ns();
+		if (t0 == 0) {
+			t0 = now;
+			if (timeout_ns != TERN_TIME_NEVER)
+				deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+			if (s == TERN_REP_TXN_QUEUED && wait_spin(rep, t, now, deadline))
+				return t->err;
 			continue;
 		}
+		if (now >= deadline)
+			return -ETIMEDOUT;
 		if (s == TERN_REP_TXN_QUEUED &&
 		    !__atomic_compare_exchange_n(&t->state, &s, TERN_REP_TXN_WAITING, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			continue;
-		if (!slept && budget > REP_WAIT_SPINS_MIN)
-			__atomic_store_n(&rep->app.wait_spins, budget / 2, __ATOMIC_RELAXED);
-		slept = true;
-		if (timeout_ns != TERN_TIME_NEVER) {
-			uint64_t now = mono_ns();
-
-			if (deadline == 0)
-				deadline = now + timeout_ns;
-			if (now >= deadline)
-				return -ETIMEDOUT;
+		if (deadline != UINT64_MAX) {
 			rel.tv_sec = (time_t)((deadline - now) / TERN_NS_PER_S);
 			rel.tv_nsec = (long)((deadline - now) % TERN_NS_PER_S);
 			relp = &rel;
