@@ -118,7 +118,8 @@ Options:
                        per commit and the polling per pass are.
   --dir DIR            where the run's temp dir (homes, sockets, floor file) goes; must
                        not be a tmpfs (default: $TMPDIR, else /var/tmp)
-  --keep               keep the temp dir (node logs) at the end
+  --keep               keep the temp dir (node logs, and the nodes' homes, which are
+                       otherwise removed as each group stops) at the end
   --help               this text
 
 Output, key=value lines:
@@ -405,13 +406,16 @@ start_group() {
     return 1
 }
 
-# stop_group: replicas first (the virtio-user/memif-client sides), then the master.
+# stop_group: replicas first (the virtio-user/memif-client sides), then the master. The
+# homes go too (unless --keep): a group writes gigabytes, and what it left dirty in the page
+# cache would otherwise be written back (and throttle writers) during the next groups.
 stop_group() {
     grp_stop 3 TERM 5
     grp_stop 2 TERM 5
     grp_stop 1 quit 5
     grp_clean_prefixes
     rm -f "$gdir"/*.sock
+    ((keep)) || rm -rf "$gdir"/h[0-9]*
 }
 
 show_logs() {
