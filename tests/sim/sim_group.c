@@ -209,6 +209,9 @@ struct sim {
 	uint64_t n_commits, next_id, outstanding, max_outstanding;
 	uint64_t next_submit_at, submit_gap;
 	double p_replica, p_big;
+	/* Traits taken from the seed's hash, not its PRNG (other seeds replay as before). */
+	bool nosync_only;    /**< every commit NO_SYNC, local and replica: lazy batches */
+	uint32_t lazy_bytes; /**< the logs' lazy_bytes */
 	/* master */
 	uint64_t epoch;		  /**< master incarnations */
 	uint64_t max_term;	  /**< highest term seen anywhere */
@@ -452,6 +455,7 @@ node_start(struct sim *s, struct snode *sn)
 	o.log.segment_size = 64 << 10;
 	o.log.batch_bytes = s->batch_bytes;
 	o.log.batches = s->batches;
+	o.log.lazy_bytes = s->lazy_bytes;
 	o.log.index_stride = 8;
 	o.net = sn->net;
 	o.queue = 0;
@@ -940,6 +944,10 @@ make_commit(struct sim *s, uint64_t id, struct tern_commit *tc, uint8_t *buf)
 		c->replica_sync = TERN_LOG_SYNC;
 		if (c->ack == TERN_ACK_NONE)
 			c->ack = TERN_ACK_SIMPLE_MAJORITY;
+	}
+	if (s->nosync_only) {
+		c->local_sync = TERN_LOG_NO_SYNC;
+		c->replica_sync = TERN_LOG_NO_SYNC;
 	}
 	tc->dur.local_sync = c->local_sync;
 	tc->dur.replica_sync = c->replica_sync;
@@ -1550,6 +1558,13 @@ configure(struct sim *s, unsigned int n_electable, uint64_t commits)
 	s->mtu = 1024u << tern_prng_below(&s->prng, 3); /* big entries go in fragments */
 	s->base_latency = (2 + tern_prng_below(&s->prng, 48)) * TERN_NS_PER_US;
 	s->n_commits = commits / 2 + tern_prng_below(&s->prng, commits);
+	{
+		static const uint32_t lazy[] = {0, 2048, 64 << 10};
+		uint64_t h = (s->seed ^ 0x5851f42d4c957f2dULL) * 0x9e3779b97f4a7c15ULL;
+
+		s->nosync_only = (h >> 32) % 8 == 0;
+		s->lazy_bytes = lazy[(h >> 40) % 3];
+	}
 	if (s->n_commits > SIM_COMMITS_MAX)
 		s->n_commits = SIM_COMMITS_MAX;
 	s->max_outstanding = 1 + tern_prng_below(&s->prng, 48);
@@ -1602,12 +1617,12 @@ run_seed(struct sim *s, uint64_t seed, unsigned int n_electable, uint64_t commit
 		fprintf(stderr,
 			"sim: seed %" PRIu64 ": %u nodes (%u electable), %" PRIu64
 			" commits, outstanding <= %" PRIu64 ", ack timeout %.0fms, window %u/%u, "
-			"batch %u x %u, mtu %u, big entries %.0f%%, latency %" PRIu64 "ns, "
-			"%u fault events\n",
+			"batch %u x %u (lazy %u), mtu %u, big entries %.0f%%, latency %" PRIu64
+			"ns, %u fault events%s\n",
 			seed, s->n, s->n_electable, s->n_commits, s->max_outstanding,
 			(double)s->ack_timeout / 1e6, s->window_entries, s->feeder_window,
-			s->batches, s->batch_bytes, s->mtu, s->p_big * 100, s->base_latency,
-			s->n_faults);
+			s->batches, s->batch_bytes, s->lazy_bytes, s->mtu, s->p_big * 100,
+			s->base_latency, s->n_faults, s->nosync_only ? ", all NO_SYNC" : "");
 
 	tern_net_sim_opts_init(&wo, sizeof(wo));
 	wo.seed = tern_prng_next(&s->prng);
