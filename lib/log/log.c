@@ -561,7 +561,7 @@ tern_log_poll(struct tern_log *log)
 	b = batch_at(log, log->head);
 	if (b->state == BATCH_FILLING && (b->len > 0 || b->need_sync)) {
 		if (lazy_hold(log, b))
-			return 1; /* poll again: it goes once the producer pauses */
+			return busy; /* holding is not work: it goes after idle polls */
 		rc = batch_submit(log, b);
 		if (rc == -EBUSY)
 			return busy;
