@@ -436,10 +436,10 @@ txn_complete(struct tern_rep *rep, struct tern_rep_txn *t, const struct tern_com
 	t->done = *d;
 	t->err = d->err;
 	rep->dp.completed++;
-	/* Publish the result, then wake the waiter only if one sleeps: no syscall otherwise. */
+	/* Publish the result, then wake the waiters only if one sleeps: no syscall otherwise. */
 	if (__atomic_exchange_n(&t->state, TERN_REP_TXN_DONE, __ATOMIC_ACQ_REL) ==
 	    TERN_REP_TXN_WAITING) {
-		futex_wake(&t->state, 1);
+		futex_wake(&t->state, INT_MAX);
 		rep->dp.wakes++;
 	}
 }

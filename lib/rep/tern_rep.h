@@ -169,7 +169,7 @@ int tern_rep_submit(struct tern_rep *rep, struct tern_rep_txn *t);
  * look). Yields a few microseconds first (under load the commit completes meanwhile and
  * no futex call is made on either side; how long adapts to how often that works, and a
  * busy thread on the same CPU turns it off for a while), then sleeps on the txn's futex;
- * the datapath wakes it.
+ * the datapath wakes it. Several threads may wait on one txn: all are woken.
  * @return the commit's result (t->err: 0, -TERN_EACKS, -TERN_ENOTMASTER, ... see
  *   struct tern_commit_done); -ETIMEDOUT when it has not completed yet (the txn is still
  *   in flight: wait again); -EINVAL when @p t was never submitted.

@@ -12,7 +12,8 @@
  * 2-slot ring (full most of the time: committers sleep until there is room) all succeed with
  * distinct VLSNs; a replica refuses commits with -TERN_ENOTMASTER naming the master; under ALL with
  * the replica gone a commit fails with -TERN_EACKS after its timeout, with needed/received counts,
- * and a short wait on one returns -ETIMEDOUT in time even with busy threads on its CPU;
+ * and a short wait on one returns -ETIMEDOUT in time even with busy threads on its CPU, and
+ * two threads waiting on one are both woken;
  * stats and dumps work; a reopened node recovers its log and continues its VLSNs.
  */
 #include <arpa/inet.h>
@@ -344,6 +345,52 @@ wait_timeout_on_a_busy_cpu(struct tern_rep *m)
 		CHECK_RC(tern_rep_wait(m, &t[i], TERN_TIME_NEVER), -TERN_EACKS);
 }
 
+struct waiter {
+	struct tern_rep *rep;
+	struct tern_rep_txn *t;
+	int rc;
+	uint64_t ns; /* how long its wait took */
+};
+
+static void *
+waiter_thread(void *arg)
+{
+	struct waiter *w = arg;
+	uint64_t t0 = tern_rep_now_ns(w->rep);
+
+	w->rc = tern_rep_wait(w->rep, w->t, 5 * TERN_NS_PER_S);
+	w->ns = tern_rep_now_ns(w->rep) - t0;
+	return NULL;
+}
+
+/*
+ * Two threads wait on one txn, an ALL commit that fails after its 300 ms ack timeout on
+ * master @p m without its replica: both learn it then (the datapath wakes every sleeper),
+ * not the second one only at its own 5 s timeout.
+ */
+static void
+two_waiters_are_both_woken(struct tern_rep *m)
+{
+	struct tern_durability all = {TERN_LOG_NO_SYNC, TERN_LOG_NO_SYNC, TERN_ACK_ALL};
+	struct tern_rep_txn t;
+	struct waiter w[2] = {{.rep = m, .t = &t}, {.rep = m, .t = &t}};
+	pthread_t th[2];
+	int i, n = 0;
+
+	tern_rep_txn_init(m, &t, "two", 3);
+	t.dur = all;
+	t.timeout_ns = 300 * TERN_NS_PER_MS;
+	CHECK_RC(tern_rep_submit(m, &t), 0);
+	for (i = 0; i < 2; i++)
+		n += pthread_create(&th[i], NULL, waiter_thread, &w[i]) == 0;
+	CHECK(n == 2);
+	for (i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_RC(w[i].rc, -TERN_EACKS);
+		CHECK(w[i].ns < 2 * TERN_NS_PER_S);
+	}
+}
+
 /* Master 1 and replica 2: not-master on the replica; ALL without the replica: EACKS. */
 static void
 pair(const char *dir, uint16_t base)
@@ -376,6 +423,7 @@ pair(const char *dir, uint16_t base)
 	CHECK_RC(tern_rep_close(r), 0);
 	r = NULL;
 	wait_timeout_on_a_busy_cpu(m);
+	two_waiters_are_both_woken(m);
 	tern_rep_txn_init(m, &t, "alone", 5);
 	t.dur = all;
 	t.timeout_ns = 200 * TERN_NS_PER_MS;
