@@ -600,31 +600,43 @@ load_run(struct tern_rep *rep, const struct load_req *lr)
 		 * are collected in order, so submitting and finding the oldest are O(1).
 		 */
 		while (submitted < lr->n && submitted - done < lr->k) {
-			uint8_t *p;
+			struct tern_rep_txn *burst[TERN_REP_SUBMIT_BURST_MAX];
+			unsigned int nb = 0;
 			int rc;
 
-			i = (unsigned int)(submitted % lr->k);
-			p = buf + (size_t)i * (lr->size + 8);
-			if (lr->gap_us > 0) {
-				struct timespec g = {.tv_sec = (time_t)(lr->gap_us / 1000000),
-						     .tv_nsec =
-							     (long)(lr->gap_us % 1000000) * 1000};
+			/* All that may go, in one burst (one commit a time with a gap). */
+			while (nb < TERN_REP_SUBMIT_BURST_MAX && submitted + nb < lr->n &&
+			       submitted + nb - done < lr->k && (nb == 0 || lr->gap_us == 0)) {
+				uint64_t c = submitted + nb;
+				uint8_t *p;
 
-				nanosleep(&g, NULL);
+				i = (unsigned int)(c % lr->k);
+				p = buf + (size_t)i * (lr->size + 8);
+				if (lr->gap_us > 0) {
+					struct timespec g = {
+						.tv_sec = (time_t)(lr->gap_us / 1000000),
+						.tv_nsec = (long)(lr->gap_us % 1000000) * 1000,
+					};
+
+					nanosleep(&g, NULL);
+				}
+				memcpy(p, &c, 8 < lr->size ? 8 : lr->size);
+				tern_rep_txn_init(rep, &t[i], p, lr->size);
+				t[i].dur = lr->dur;
+				t[i].timeout_ns = lr->timeout_ns;
+				t[i].txn_id = c + 1;
+				burst[nb++] = &t[i];
 			}
-			memcpy(p, &submitted, 8 < lr->size ? 8 : lr->size);
-			tern_rep_txn_init(rep, &t[i], p, lr->size);
-			t[i].dur = lr->dur;
-			t[i].timeout_ns = lr->timeout_ns;
-			t[i].txn_id = submitted + 1;
-			rc = tern_rep_submit(rep, &t[i]);
+			rc = tern_rep_submit_burst(rep, burst, nb);
 			if (rc == -EAGAIN)
 				break;
-			if (rc != 0) {
+			if (rc < 0) {
 				fprintf(stderr, PROG ": load: submit: %s\n", tern_strerror(rc));
 				goto out;
 			}
-			submitted++;
+			submitted += (uint64_t)rc;
+			if ((unsigned int)rc < nb)
+				break; /* the ring is full: the rest go next time */
 		}
 		if (done == submitted) {
 			if (submitted == lr->n)

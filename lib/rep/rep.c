@@ -1048,33 +1048,55 @@ tern_rep_txn_init(const struct tern_rep *rep, struct tern_rep_txn *t, const void
 }
 
 int
-tern_rep_submit(struct tern_rep *rep, struct tern_rep_txn *t)
+tern_rep_submit_burst(struct tern_rep *rep, struct tern_rep_txn *const *t, unsigned int n)
 {
-	uint32_t s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
-	int rc = 0;
+	uint32_t old[TERN_REP_SUBMIT_BURST_MAX];
+	unsigned int k, q, i;
+	uint64_t now;
+	int rc;
 
-	if (s != TERN_REP_TXN_IDLE && s != TERN_REP_TXN_DONE)
-		return -EBUSY;
+	n = TERN_MIN(n, TERN_REP_SUBMIT_BURST_MAX);
+	for (k = 0; k < n; k++) {
+		old[k] = __atomic_load_n(&t[k]->state, __ATOMIC_ACQUIRE);
+		if (old[k] != TERN_REP_TXN_IDLE && old[k] != TERN_REP_TXN_DONE)
+			break;
+	}
+	if (k == 0)
+		return n == 0 ? 0 : -EBUSY;
 	__atomic_fetch_add(&rep->app.submitters, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&rep->sh.closing, __ATOMIC_SEQ_CST)) {
 		rc = -TERN_ECLOSED;
 		goto out;
 	}
-	t->err = 0;
-	t->done.t_submit_ns = rep_now(rep);
-	__atomic_store_n(&t->state, TERN_REP_TXN_QUEUED, __ATOMIC_RELAXED);
-	/* The ring's enqueue publishes the txn (release) to the datapath. */
-	if (rte_ring_mp_enqueue(rep->commits, t) != 0) {
-		__atomic_store_n(&t->state, s, __ATOMIC_RELAXED);
+	now = rep_now(rep);
+	for (i = 0; i < k; i++) {
+		t[i]->err = 0;
+		t[i]->done.t_submit_ns = now;
+		__atomic_store_n(&t[i]->state, TERN_REP_TXN_QUEUED, __ATOMIC_RELAXED);
+	}
+	/* The ring's enqueue publishes the txns (release) to the datapath: one CAS a burst. */
+	q = rte_ring_mp_enqueue_burst(rep->commits, (void *const *)t, k, NULL);
+	for (i = q; i < k; i++)
+		__atomic_store_n(&t[i]->state, old[i], __ATOMIC_RELAXED);
+	if (q == 0) {
 		__atomic_fetch_add(&rep->app.ring_full, 1, __ATOMIC_RELAXED);
 		rc = -EAGAIN;
 		goto out;
 	}
-	__atomic_fetch_add(&rep->app.submitted, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&rep->app.submitted, q, __ATOMIC_RELAXED);
 	dp_kick(rep);
+	rc = (int)q;
 out:
 	__atomic_fetch_sub(&rep->app.submitters, 1, __ATOMIC_SEQ_CST);
 	return rc;
+}
+
+int
+tern_rep_submit(struct tern_rep *rep, struct tern_rep_txn *t)
+{
+	int rc = tern_rep_submit_burst(rep, &t, 1);
+
+	return rc < 0 ? rc : 0;
 }
 
 /* The yields of tern_rep_wait() (see REP_WAIT_SPIN_MIN_NS): true when @p t completed. */

@@ -164,6 +164,19 @@ void tern_rep_txn_init(const struct tern_rep *rep, struct tern_rep_txn *t, const
  */
 int tern_rep_submit(struct tern_rep *rep, struct tern_rep_txn *t);
 
+/** Most txns one tern_rep_submit_burst() call takes. */
+#define TERN_REP_SUBMIT_BURST_MAX 64
+
+/**
+ * Submit up to @p n txns (at most TERN_REP_SUBMIT_BURST_MAX) in order, as
+ * tern_rep_submit() each, with one enqueue on the commit ring (one contended atomic for
+ * the burst, not one per commit) and at most one wake of the datapath. It stops at the
+ * first txn already in flight and when the ring has no more room: a prefix is queued.
+ * @return how many were queued (> 0; 0 only for @p n 0); -EBUSY (@p t[0] is in
+ *   flight); -EAGAIN (the ring is full: none queued); -TERN_ECLOSED (closing).
+ */
+int tern_rep_submit_burst(struct tern_rep *rep, struct tern_rep_txn *const *t, unsigned int n);
+
 /**
  * Wait for @p t to complete, at most @p timeout_ns (TERN_TIME_NEVER: forever; 0: just
  * look). Yields a few microseconds first (under load the commit completes meanwhile and

@@ -13,7 +13,8 @@
  * distinct VLSNs; a replica refuses commits with -TERN_ENOTMASTER naming the master; under ALL with
  * the replica gone a commit fails with -TERN_EACKS after its timeout, with needed/received counts,
  * and a short wait on one returns -ETIMEDOUT in time even with busy threads on its CPU, and
- * two threads waiting on one are both woken;
+ * two threads waiting on one are both woken; a burst submit queues a prefix in order, up to
+ * the first txn in flight;
  * stats and dumps work; a reopened node recovers its log and continues its VLSNs.
  */
 #include <arpa/inet.h>
@@ -391,6 +392,40 @@ two_waiters_are_both_woken(struct tern_rep *m)
 	}
 }
 
+/*
+ * tern_rep_submit_burst() on master @p m without its replica: a burst is queued in order
+ * (consecutive VLSNs); it stops at a txn in flight (-EBUSY when that is the first).
+ */
+static void
+submit_burst_queues_a_prefix_in_order(struct tern_rep *m)
+{
+	struct tern_durability none = {TERN_LOG_NO_SYNC, TERN_LOG_NO_SYNC, TERN_ACK_NONE};
+	struct tern_durability all = {TERN_LOG_NO_SYNC, TERN_LOG_NO_SYNC, TERN_ACK_ALL};
+	struct tern_rep_txn t[8], busy, *b[8], *mix[3] = {&t[0], &busy, &t[1]};
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		tern_rep_txn_init(m, &t[i], "burst", 5);
+		t[i].dur = none;
+		b[i] = &t[i];
+	}
+	CHECK_RC(tern_rep_submit_burst(m, b, 0), 0);
+	CHECK_RC(tern_rep_submit_burst(m, b, 8), 8);
+	for (i = 0; i < 8; i++) {
+		CHECK_RC(tern_rep_wait(m, &t[i], 5 * TERN_NS_PER_S), 0);
+		CHECK(i == 0 || t[i].done.vlsn == t[i - 1].done.vlsn + 1);
+	}
+	tern_rep_txn_init(m, &busy, "busy", 4);
+	busy.dur = all;
+	busy.timeout_ns = 100 * TERN_NS_PER_MS;
+	CHECK_RC(tern_rep_submit(m, &busy), 0);
+	CHECK_RC(tern_rep_submit_burst(m, &mix[1], 2), -EBUSY);
+	CHECK_RC(tern_rep_submit_burst(m, mix, 3), 1); /* t[0]; stops at busy */
+	CHECK_RC(tern_rep_wait(m, &t[0], 5 * TERN_NS_PER_S), 0);
+	CHECK_RC(tern_rep_wait(m, &t[1], 0), 0); /* still the first burst's result */
+	CHECK_RC(tern_rep_wait(m, &busy, TERN_TIME_NEVER), -TERN_EACKS);
+}
+
 /* Master 1 and replica 2: not-master on the replica; ALL without the replica: EACKS. */
 static void
 pair(const char *dir, uint16_t base)
@@ -424,6 +459,7 @@ pair(const char *dir, uint16_t base)
 	r = NULL;
 	wait_timeout_on_a_busy_cpu(m);
 	two_waiters_are_both_woken(m);
+	submit_burst_queues_a_prefix_in_order(m);
 	tern_rep_txn_init(m, &t, "alone", 5);
 	t.dur = all;
 	t.timeout_ns = 200 * TERN_NS_PER_MS;
