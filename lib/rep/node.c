@@ -1013,9 +1013,6 @@ tern_node_commit(struct tern_node *n, const struct tern_commit *c, unsigned int 
 		if (got < k)
 			break; /* the log's buffers are full */
 	}
-	/* Each replica's lag grows with the log (per call, not per entry). */
-	for (unsigned int i = 0; i < n->n_feeders && n->state == TERN_NODE_MASTER; i++)
-		lag_note(n, &n->feeders[i]);
 	pend_check(n);
 	done_flush(n);
 	return taken;
@@ -1139,8 +1136,12 @@ master_ack(struct tern_node *n, uint16_t src, uint64_t received, uint64_t durabl
 		return;
 	if (!f->started)
 		return; /* not synced up yet: its VLSNs may be from a diverged log */
-	tern_feeder_on_ack(f, received, durable, has_credit ? credit : f->credit, n->now);
+	/*
+	 * Lag grows with the log and shrinks only at an ACK: its peak is just before one
+	 * (or at a read, tern_node_replicas_get).
+	 */
 	lag_note(n, f);
+	tern_feeder_on_ack(f, received, durable, has_credit ? credit : f->credit, n->now);
 	/* Never count beyond what this master sent: a replica's own tail is not an ack. */
 	received = TERN_MIN(received, f->high_vlsn);
 	durable = TERN_MIN(durable, received);
@@ -1565,6 +1566,17 @@ replica_append(struct tern_node *n, struct tern_wire_entries *it, uint64_t from)
 	}
 }
 
+/* The log is full: hold the frame (its kind's part of n->stall is filled in). */
+static void
+stall_begin(struct tern_node *n, uint16_t kind, uint16_t src, uint64_t term)
+{
+	n->stall.kind = kind;
+	n->stall.src = src;
+	n->stall.term = term;
+	n->stats.rx_stalls++;
+	tern_rstream_hold(&n->rs, true, n->now);
+}
+
 /* The new entries of an ENTRIES frame into the log; held (n->stall) when it is full. */
 static void
 replica_entries(struct tern_node *n, const struct tern_wire_hdr *h, struct tern_wire_entries *it)
@@ -1577,23 +1589,33 @@ replica_entries(struct tern_node *n, const struct tern_wire_hdr *h, struct tern_
 		return;
 	if (replica_append(n, it, from))
 		return;
-	n->stall.kind = TERN_WIRE_ENTRIES;
-	n->stall.src = h->src;
-	n->stall.term = h->term;
 	n->stall.it = start;
-	n->stats.rx_stalls++;
-	tern_rstream_hold(&n->rs, true, n->now);
+	stall_begin(n, TERN_WIRE_ENTRIES, h->src, h->term);
+}
+
+/* A reassembled entry into the log: 1, 0 (full) or the log's error (logged). */
+static int
+replica_append_one(struct tern_node *n, const struct tern_wire_entry *e)
+{
+	struct tern_log_entry le;
+	int rc;
+
+	entry_to_log(&le, e);
+	rc = tern_log_append(n->log, &le, 1, entry_sync(e));
+	replica_took(n);
+	if (rc < 0)
+		TERN_DIAG_RATELIMIT(1000, ERR, rep, "node %u: append of VLSN %" PRIu64 " failed: %s",
+				    n->self, e->vlsn, tern_strerror(rc));
+	return rc;
 }
 
 /* A piece of an entry larger than a frame: reassemble, then append it whole. */
 static void
 replica_fragment(struct tern_node *n, const struct tern_wire_fragment *f)
 {
-	struct tern_log_entry le;
 	struct tern_wire_entry e;
 	enum tern_wire_reasm_rc rrc;
 	enum tern_wire_rej why;
-	int rc;
 
 	if (f->vlsn != n->rs.next_vlsn) {
 		/* A duplicate (ack so the feeder moves on) or past a gap (NAK it). */
@@ -1622,22 +1644,12 @@ replica_fragment(struct tern_node *n, const struct tern_wire_fragment *f)
 	if (tern_rstream_on_entries(&n->rs, e.vlsn, e.vlsn, n->rs.commit_vlsn, n->now) != e.vlsn ||
 	    tern_log_error(n->log) != 0)
 		return;
-	entry_to_log(&le, &e);
-	rc = tern_log_append(n->log, &le, 1, entry_sync(&e));
-	replica_took(n);
-	if (rc == 0) {
+	if (replica_append_one(n, &e) == 0) {
 		/* Full: the entry stays in reasm_buf until the log takes it. */
-		n->stall.kind = TERN_WIRE_ENTRY_FRAGMENT;
-		n->stall.src = n->rs.master;
-		n->stall.term = n->rs.term;
 		n->stall.entry = e;
-		n->stats.rx_stalls++;
-		tern_rstream_hold(&n->rs, true, n->now);
+		stall_begin(n, TERN_WIRE_ENTRY_FRAGMENT, n->rs.master, n->rs.term);
 		return;
 	}
-	if (rc < 0)
-		TERN_DIAG_RATELIMIT(1000, ERR, rep, "node %u: append of VLSN %" PRIu64 " failed: %s",
-				    n->self, e.vlsn, tern_strerror(rc));
 	tern_wire_reasm_reset(&n->reasm);
 }
 
@@ -1822,13 +1834,7 @@ stall_resume(struct tern_node *n)
 		if (same && next >= it.first_vlsn && next <= it.last_vlsn)
 			done = replica_append(n, &it, next);
 	} else if (same && next == st->entry.vlsn) {
-		struct tern_log_entry le;
-		int rc;
-
-		entry_to_log(&le, &st->entry);
-		rc = tern_log_append(n->log, &le, 1, entry_sync(&st->entry));
-		replica_took(n);
-		done = rc != 0;
+		done = replica_append_one(n, &st->entry) != 0;
 	}
 	if (!done)
 		return false;
